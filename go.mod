@@ -1,0 +1,3 @@
+module github.com/tidegate/tidegate
+
+go 1.26.8
