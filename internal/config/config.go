@@ -1,0 +1,302 @@
+// Package config loads, expands and validates tidegate.yaml. The whole file
+// is validated at load and every error names its path, so a broken config
+// never half-starts.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole gateway configuration.
+type Config struct {
+	Listen string `yaml:"listen"`
+	// Auth is "none" or empty (unset). Unset is only allowed on loopback.
+	Auth      string              `yaml:"auth"`
+	Server    Server              `yaml:"server"`
+	Providers map[string]Provider `yaml:"providers"`
+	Models    map[string]Model    `yaml:"models"`
+	// ModelInfo overrides or extends the embedded model catalogue, keyed by
+	// upstream model name (a trailing * matches a prefix).
+	ModelInfo map[string]ModelInfo `yaml:"model_info"`
+
+	// ZeroConfig is set when no file was given and providers came from the
+	// environment. Not a YAML field.
+	ZeroConfig bool `yaml:"-"`
+}
+
+// Server holds HTTP server limits.
+type Server struct {
+	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+}
+
+// Provider is one upstream.
+type Provider struct {
+	Type    string            `yaml:"type"` // openai | anthropic | ollama | echo
+	BaseURL string            `yaml:"base_url"`
+	APIKey  string            `yaml:"api_key"`
+	Headers map[string]string `yaml:"headers"`
+	// Timeouts: connect, time to the response headers (first byte), and the
+	// longest silence between two stream events.
+	ConnectTimeout   Duration `yaml:"connect_timeout"`
+	FirstByteTimeout Duration `yaml:"first_byte_timeout"`
+	IdleTimeout      Duration `yaml:"idle_timeout"`
+}
+
+// Model maps a public model name to an upstream. A name ending in "*"
+// matches every name with that prefix; the rest of the name is passed as
+// the upstream model unless Model is set.
+type Model struct {
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"`
+}
+
+// ModelInfo is what is known about an upstream model.
+type ModelInfo struct {
+	ContextWindow int   `yaml:"context_window"`
+	MaxOutput     int   `yaml:"max_output"`
+	Reasoning     *bool `yaml:"reasoning"`
+}
+
+// Provider types.
+const (
+	TypeOpenAI    = "openai"
+	TypeAnthropic = "anthropic"
+	TypeOllama    = "ollama"
+	TypeEcho      = "echo"
+)
+
+// Defaults.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultMaxBodyBytes = 32 << 20
+)
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. 30s, 2m)", n.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q must not be negative", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the duration, or def when unset.
+func (d Duration) D(def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+// Load reads and validates the file at path, expanding ${VAR} and
+// ${VAR:-default} from getenv.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(data, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML strictly (unknown keys are errors), applies defaults
+// and validates.
+func Parse(data []byte, getenv func(string) string) (*Config, error) {
+	expanded, err := Expand(string(data), getenv)
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(strings.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: empty file
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// Expand replaces ${VAR} and ${VAR:-default}. "$${" escapes a literal "${".
+func Expand(s string, getenv func(string) string) (string, error) {
+	const esc = "\x00tidegate-dollar\x00"
+	s = strings.ReplaceAll(s, "$${", esc)
+	s = envRef.ReplaceAllStringFunc(s, func(m string) string {
+		sub := envRef.FindStringSubmatch(m)
+		v := getenv(sub[1])
+		if v == "" && sub[2] != "" {
+			v = sub[3]
+		}
+		return v
+	})
+	return strings.ReplaceAll(s, esc, "${"), nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	for name, p := range c.Providers {
+		if p.BaseURL == "" {
+			p.BaseURL = defaultBaseURL(p.Type)
+		}
+		p.BaseURL = strings.TrimRight(p.BaseURL, "/")
+		c.Providers[name] = p
+	}
+}
+
+func defaultBaseURL(typ string) string {
+	switch typ {
+	case TypeOpenAI:
+		return "https://api.openai.com/v1"
+	case TypeAnthropic:
+		return "https://api.anthropic.com"
+	case TypeOllama:
+		return "http://127.0.0.1:11434"
+	}
+	return ""
+}
+
+// Validate checks the whole config and reports every problem with its path.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(path, format string, args ...any) {
+		errs = append(errs, path+": "+fmt.Sprintf(format, args...))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen", "must be host:port (%v)", err)
+	} else if c.Auth == "" && !IsLoopback(c.Listen) {
+		add("listen", "%s is not a loopback address and no client authentication is configured; set `auth: none` to serve it openly on purpose", c.Listen)
+	}
+	switch c.Auth {
+	case "", "none":
+	default:
+		add("auth", "unknown mode %q (supported: none)", c.Auth)
+	}
+	if c.Server.MaxBodyBytes < 0 {
+		add("server.max_body_bytes", "must be positive")
+	}
+	for _, name := range sortedKeys(c.Providers) {
+		p := c.Providers[name]
+		path := "providers." + name
+		switch p.Type {
+		case TypeOpenAI, TypeAnthropic, TypeOllama, TypeEcho:
+		case "":
+			add(path+".type", "required (openai, anthropic, ollama or echo)")
+		default:
+			add(path+".type", "unknown provider type %q (openai, anthropic, ollama or echo)", p.Type)
+		}
+		if p.Type != TypeEcho && p.Type != "" && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
+			add(path+".base_url", "must be an http(s) URL, got %q", p.BaseURL)
+		}
+		for h, v := range p.Headers {
+			if strings.ContainsAny(h, "\r\n: ") || h == "" {
+				add(path+".headers", "invalid header name %q", h)
+			}
+			if strings.ContainsAny(v, "\r\n") {
+				add(path+".headers."+h, "header value must not contain line breaks")
+			}
+		}
+		if strings.ContainsAny(p.APIKey, "\r\n") {
+			add(path+".api_key", "must not contain line breaks")
+		}
+	}
+	for _, name := range sortedKeys(c.Models) {
+		m := c.Models[name]
+		path := "models." + name
+		if strings.Contains(strings.TrimSuffix(name, "*"), "*") {
+			add(path, "a wildcard may only end the name")
+		}
+		if m.Provider == "" {
+			add(path+".provider", "required")
+		} else if _, ok := c.Providers[m.Provider]; !ok {
+			add(path+".provider", "unknown provider %q", m.Provider)
+		}
+		if m.Model == "" && !strings.HasSuffix(name, "*") {
+			add(path+".model", "required (the upstream model name)")
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Problems: errs}
+	}
+	return nil
+}
+
+// ValidationError lists every problem found in a config.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "invalid config:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// IsLoopback reports whether a listen address only accepts local clients.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Marshal renders the config as YAML (provider keys redacted), for lint
+// and debugging output.
+func (c *Config) Marshal() []byte {
+	redacted := *c
+	redacted.Providers = make(map[string]Provider, len(c.Providers))
+	for k, p := range c.Providers {
+		if p.APIKey != "" {
+			p.APIKey = "REDACTED"
+		}
+		redacted.Providers[k] = p
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	_ = enc.Encode(&redacted)
+	return buf.Bytes()
+}
