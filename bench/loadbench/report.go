@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// runReport prints markdown tables from a results file written by load -out.
+func runReport(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: loadbench report results.jsonl")
+	}
+	rows, err := readResults(args[0])
+	if err != nil {
+		return err
+	}
+	writeReport(os.Stdout, rows)
+	return nil
+}
+
+func readResults(path string) ([]result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	var rows []result
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("results line %d: %w", len(rows)+1, err)
+		}
+		rows = append(rows, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	return rows, nil
+}
+
+func writeReport(w io.Writer, rows []result) {
+	find := func(scenario, target string) (result, bool) {
+		for _, r := range rows {
+			if r.Scenario == scenario && r.Target == target {
+				return r, true
+			}
+		}
+		return result{}, false
+	}
+
+	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | TTFB p50 | TTFB p99 | CPU µs/req | core % | peak RSS MiB | driver % | errors |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		ttfb50, ttfb99 := "–", "–"
+		if r.Stream {
+			ttfb50, ttfb99 = fmtUS(r.TTFBP50us), fmtUS(r.TTFBP99us)
+		}
+		cpu, core, rss := "–", "–", "–"
+		if r.CorePct > 0 {
+			cpu, core, rss = fmt.Sprintf("%.0f", r.CPUusPerReq), fmt.Sprintf("%.0f", r.CorePct), fmt.Sprintf("%.1f", r.PeakRSSMiB)
+		}
+		fmt.Fprintf(w, "| %s %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %.0f | %d |\n",
+			r.Scenario, r.Title, r.Target, r.RPS, fmtUS(r.P50us), fmtUS(r.P99us), ttfb50, ttfb99, cpu, core, rss, r.DriverPct, r.Errors)
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "gateway ÷ floor (req/s: higher is better; the rest: lower is better)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | compared with | req/s | p50 | p99 | TTFB p50 | CPU µs/req | peak RSS |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+	for _, g := range rows {
+		if g.Target != "gateway" {
+			continue
+		}
+		f, ok := find(g.Baseline, "floor")
+		if !ok {
+			continue
+		}
+		ttfb := "–"
+		if g.Stream && f.Stream {
+			ttfb = ratio(g.TTFBP50us, f.TTFBP50us)
+		}
+		fmt.Fprintf(w, "| %s %s | floor, %s %s | %s | %s | %s | %s | %s | %s |\n",
+			g.Scenario, g.Title, f.Scenario, f.Title, ratio(g.RPS, f.RPS), ratio(g.P50us, f.P50us), ratio(g.P99us, f.P99us),
+			ttfb, ratio(g.CPUusPerReq, f.CPUusPerReq), ratio(g.PeakRSSMiB, f.PeakRSSMiB))
+	}
+
+	var added []string
+	for _, r := range rows {
+		u, ok := find(r.Scenario, "upstream")
+		if !ok || r.Target == "upstream" {
+			continue
+		}
+		ttfb := "–"
+		if r.Stream {
+			ttfb = fmtSigned(r.TTFBP50us - u.TTFBP50us)
+		}
+		added = append(added, fmt.Sprintf("| %s %s | %s | %s | %s |", r.Scenario, r.Title, r.Target, fmtSigned(r.P50us-u.P50us), ttfb))
+	}
+	if len(added) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Added over the upstream measured directly in the same scenario")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| scenario | target | p50 added | TTFB p50 added |")
+		fmt.Fprintln(w, "|---|---|--:|--:|")
+		for _, line := range added {
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// fmtUS formats microseconds: "850µs", "12.3ms".
+func fmtUS(us float64) string {
+	switch {
+	case us < 0:
+		return "-" + fmtUS(-us)
+	case us < 1000:
+		return fmt.Sprintf("%.0fµs", us)
+	case us < 100_000:
+		return fmt.Sprintf("%.2fms", us/1000)
+	default:
+		return fmt.Sprintf("%.0fms", us/1000)
+	}
+}
+
+// fmtSigned is fmtUS with an explicit sign.
+func fmtSigned(us float64) string {
+	if us < 0 {
+		return fmtUS(us)
+	}
+	return "+" + fmtUS(us)
+}
