@@ -1,0 +1,135 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/tidegate/tidegate/internal/catalog"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/llm"
+)
+
+// OpenAI talks to the OpenAI API or any OpenAI-compatible server.
+type OpenAI struct{ base }
+
+// NewOpenAI builds an OpenAI-compatible provider.
+func NewOpenAI(name string, cfg config.Provider, cat *catalog.Catalog) *OpenAI {
+	return &OpenAI{newBase(name, cfg, cat)}
+}
+
+// Dialect is openai.
+func (p *OpenAI) Dialect() llm.Dialect { return llm.DialectOpenAI }
+
+// Chat sends a chat or legacy completion request. A caller speaking the
+// OpenAI dialect has its body forwarded with only the model changed.
+func (p *OpenAI) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	path := "/chat/completions"
+	if req.Op == llm.OpCompletion {
+		path = "/completions"
+	}
+	raw := passthrough(req.Source, llm.DialectOpenAI)
+	var body []byte
+	var err error
+	if raw {
+		body, err = openai.RewriteRequest(req.Source.Body, req.Model, req.Stream)
+	} else if err = req.Decode(); err == nil {
+		if req.Op == llm.OpCompletion {
+			body, err = openai.EncodeCompletionRequest(req, p.info(req.Model))
+		} else {
+			body, err = openai.EncodeChatRequest(req, p.info(req.Model))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, path, body, bearer(p.apiKey), openai.DecodeError)
+	if err != nil {
+		return nil, err
+	}
+	if req.Stream {
+		return p.guard(ctx, openai.NewStreamDecoder(resp.Body, raw), resp.Body), nil
+	}
+	data, err := p.readBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if raw {
+		if !gjson.ValidBytes(data) {
+			return nil, invalidJSON(p.name)
+		}
+		return single(llm.Event{Type: llm.EventResponse, Response: sniffOpenAI(data, req.Op), Raw: data, RawDialect: llm.DialectOpenAI}), nil
+	}
+	r, err := openai.DecodeResponse(data)
+	if err != nil {
+		return nil, upstreamDecodeError(p.name, err)
+	}
+	r.Op = req.Op
+	return single(llm.Event{Type: llm.EventResponse, Response: r}), nil
+}
+
+// Embed creates embeddings.
+func (p *OpenAI) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	raw := passthrough(req.Source, llm.DialectOpenAI)
+	var body []byte
+	var err error
+	if raw {
+		body, err = openai.RewriteRequest(req.Source.Body, req.Model, false)
+	} else {
+		body, err = openai.EncodeEmbedRequest(req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, "/embeddings", body, bearer(p.apiKey), openai.DecodeError)
+	if err != nil {
+		return nil, err
+	}
+	data, err := p.readBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if raw {
+		if !gjson.ValidBytes(data) {
+			return nil, invalidJSON(p.name)
+		}
+		return &llm.EmbedResponse{
+			Model:       gjson.GetBytes(data, "model").String(),
+			InputTokens: int(gjson.GetBytes(data, "usage.prompt_tokens").Int()),
+			Raw:         data,
+			RawDialect:  llm.DialectOpenAI,
+		}, nil
+	}
+	r, err := openai.DecodeEmbedResponse(data)
+	if err != nil {
+		return nil, upstreamDecodeError(p.name, err)
+	}
+	return r, nil
+}
+
+// sniffOpenAI reads what the gateway needs (usage, model, finish) from a
+// passthrough body without decoding the rest.
+func sniffOpenAI(data []byte, op llm.Operation) *llm.Response {
+	res := gjson.GetManyBytes(data, "id", "model", "choices.0.finish_reason",
+		"usage.prompt_tokens", "usage.completion_tokens",
+		"usage.prompt_tokens_details.cached_tokens", "usage.completion_tokens_details.reasoning_tokens")
+	stop := llm.StopEndTurn
+	switch res[2].String() {
+	case "length":
+		stop = llm.StopMaxTokens
+	case "tool_calls", "function_call":
+		stop = llm.StopToolUse
+	case "content_filter":
+		stop = llm.StopContentFilter
+	}
+	return &llm.Response{
+		ID: res[0].String(), Model: res[1].String(), StopReason: stop, Op: op,
+		Usage: llm.Usage{
+			InputTokens:     int(res[3].Int()),
+			OutputTokens:    int(res[4].Int()),
+			CacheReadTokens: int(res[5].Int()),
+			ReasoningTokens: int(res[6].Int()),
+		},
+	}
+}

@@ -1,0 +1,29 @@
+package provider
+
+import (
+	"fmt"
+
+	"github.com/tidegate/tidegate/internal/catalog"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/llm"
+)
+
+// Build creates one provider per configured entry.
+func Build(cfgs map[string]config.Provider, cat *catalog.Catalog) (map[string]llm.Provider, error) {
+	out := make(map[string]llm.Provider, len(cfgs))
+	for name, c := range cfgs {
+		switch c.Type {
+		case config.TypeOpenAI:
+			out[name] = NewOpenAI(name, c, cat)
+		case config.TypeAnthropic:
+			out[name] = NewAnthropic(name, c, cat)
+		case config.TypeOllama:
+			out[name] = NewOllama(name, c, cat)
+		case config.TypeEcho:
+			out[name] = NewEcho(name)
+		default:
+			return nil, fmt.Errorf("providers.%s.type: unknown provider type %q", name, c.Type)
+		}
+	}
+	return out, nil
+}

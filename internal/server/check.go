@@ -1,0 +1,101 @@
+package server
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/tidegate/tidegate/internal/llm"
+)
+
+// maxDepth bounds JSON nesting; real requests (tool schemas included) stay
+// far below it, and it keeps every decoder's recursion shallow.
+const maxDepth = 128
+
+// checkJSON rejects bodies that no path may forward: invalid UTF-8,
+// malformed JSON, or nesting deeper than maxDepth.
+func checkJSON(body []byte) *llm.Error {
+	if len(body) == 0 {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Message: "the request body is empty; send a JSON object"}
+	}
+	if !utf8.Valid(body) {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Message: "the request body is not valid UTF-8"}
+	}
+	if d := depth(body); d > maxDepth {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Message: fmt.Sprintf("the request body nests deeper than %d levels", maxDepth)}
+	}
+	if !gjson.ValidBytes(body) {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Message: "the request body is not valid JSON"}
+	}
+	if !gjson.ParseBytes(body).IsObject() {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Message: "the request body must be a JSON object"}
+	}
+	return nil
+}
+
+// depth returns the deepest nesting of arrays and objects, stopping early
+// once it passes maxDepth.
+func depth(b []byte) int {
+	d, max := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			d++
+			if d > max {
+				max = d
+				if max > maxDepth {
+					return max
+				}
+			}
+		case '}', ']':
+			d--
+		}
+	}
+	return max
+}
+
+// env is the little a route needs before routing: model and stream flags.
+type env struct {
+	model        string
+	stream       bool
+	includeUsage bool
+}
+
+// envelope reads and type-checks the routing fields without decoding the
+// rest of the body; the full decode happens only if translation needs it.
+func envelope(body []byte, op llm.Operation) (env, *llm.Error) {
+	content := "messages"
+	if op == llm.OpCompletion {
+		content = "prompt"
+	}
+	res := gjson.GetManyBytes(body, "model", "stream", "stream_options.include_usage", content)
+	model, stream, usage, msgs := res[0], res[1], res[2], res[3]
+	if model.Type != gjson.String || model.Str == "" {
+		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: "model", Message: "model is required and must be a non-empty string"}
+	}
+	if stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False && stream.Type != gjson.Null {
+		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: "stream", Message: "stream must be a boolean"}
+	}
+	switch {
+	case !msgs.Exists():
+		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: content, Message: content + " is required"}
+	case op == llm.OpChat && !msgs.IsArray():
+		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: content, Message: content + " must be an array"}
+	}
+	return env{model: model.Str, stream: stream.Type == gjson.True, includeUsage: usage.Type == gjson.True}, nil
+}

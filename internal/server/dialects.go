@@ -1,0 +1,65 @@
+package server
+
+import (
+	"github.com/tidegate/tidegate/internal/dialect/anthropic"
+	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/llm"
+)
+
+// streamEncoder renders canonical events in the caller's dialect.
+type streamEncoder interface {
+	Encode(dst []byte, ev llm.Event) []byte
+	Finish(dst []byte) []byte
+	Error(dst []byte, err *llm.Error) []byte
+}
+
+// caller is the dialect a route speaks to its clients.
+type caller struct {
+	dialect        llm.Dialect
+	decode         func([]byte) (*llm.Request, error)
+	encodeResponse func(*llm.Response) []byte
+	newStream      func(*llm.Request) streamEncoder
+	encodeError    func(*llm.Error) []byte
+}
+
+var openAIChat = &caller{
+	dialect:        llm.DialectOpenAI,
+	decode:         openai.DecodeChatRequest,
+	encodeResponse: openai.EncodeResponse,
+	newStream:      func(r *llm.Request) streamEncoder { return openai.NewStreamEncoder(r) },
+	encodeError:    openai.EncodeError,
+}
+
+var openAICompletion = &caller{
+	dialect:        llm.DialectOpenAI,
+	decode:         openai.DecodeCompletionRequest,
+	encodeResponse: openai.EncodeResponse,
+	newStream:      func(r *llm.Request) streamEncoder { return openai.NewStreamEncoder(r) },
+	encodeError:    openai.EncodeError,
+}
+
+var anthropicMessages = &caller{
+	dialect:        llm.DialectAnthropic,
+	decode:         anthropic.DecodeMessagesRequest,
+	encodeResponse: anthropic.EncodeResponse,
+	newStream:      func(r *llm.Request) streamEncoder { return anthropic.NewStreamEncoder(r) },
+	encodeError:    anthropic.EncodeError,
+}
+
+var anthropicCountTokens = &caller{
+	dialect:     llm.DialectAnthropic,
+	decode:      anthropic.DecodeCountTokensRequest,
+	encodeError: anthropic.EncodeError,
+}
+
+// decodeInto adapts a dialect decoder to llm.NewLazyRequest.
+func (c *caller) decodeInto(body []byte) func(*llm.Request) error {
+	return func(r *llm.Request) error {
+		full, err := c.decode(body)
+		if err != nil {
+			return err
+		}
+		*r = *full
+		return nil
+	}
+}

@@ -1,0 +1,368 @@
+// Package server serves the OpenAI and Anthropic HTTP APIs: it reads and
+// checks each request once, resolves the model, runs it through the router
+// and writes the answer (or the stream, event by event) in the caller's
+// dialect.
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/tidegate/tidegate/internal/dialect/anthropic"
+	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/router"
+	"github.com/tidegate/tidegate/internal/tokens"
+)
+
+// Options configure a Server.
+type Options struct {
+	Router       *router.Router
+	Tokens       *tokens.Counter
+	Logger       *slog.Logger
+	Version      string
+	MaxBodyBytes int64
+	// ModelIDs is what GET /v1/models lists.
+	ModelIDs []string
+	Now      func() time.Time
+}
+
+// Server holds the HTTP handlers.
+type Server struct {
+	opt     Options
+	started time.Time
+	mux     *http.ServeMux
+}
+
+// New builds the handler tree.
+func New(opt Options) *Server {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Tokens == nil {
+		opt.Tokens = tokens.New()
+	}
+	s := &Server{opt: opt, started: opt.Now(), mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /v1/chat/completions", s.generate(openAIChat, llm.OpChat))
+	s.mux.HandleFunc("POST /v1/completions", s.generate(openAICompletion, llm.OpCompletion))
+	s.mux.HandleFunc("POST /v1/messages", s.generate(anthropicMessages, llm.OpChat))
+	s.mux.HandleFunc("POST /v1/messages/count_tokens", s.countTokens)
+	s.mux.HandleFunc("POST /v1/embeddings", s.embeddings)
+	s.mux.HandleFunc("GET /v1/models", s.models)
+	s.mux.HandleFunc("GET /v1/models/{id...}", s.model)
+	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.HandleFunc("/", s.notFound)
+	return s
+}
+
+// ServeHTTP stamps a request id and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-request-id", newID())
+	s.mux.ServeHTTP(w, r)
+}
+
+// generate serves chat completions, legacy completions and messages.
+func (s *Server) generate(c *caller, op llm.Operation) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := s.readBody(w, r, c)
+		if !ok {
+			return
+		}
+		env, bad := envelope(body, op)
+		if bad != nil {
+			s.writeError(w, c, bad)
+			return
+		}
+		route, ok := s.opt.Router.Resolve(env.model)
+		if !ok {
+			s.writeError(w, c, unknownModel(env.model))
+			return
+		}
+		src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
+		req := llm.NewLazyRequest(op, env.model, env.stream, env.includeUsage, src, c.decodeInto(body))
+		res, err := s.opt.Router.Chat(r.Context(), route, req)
+		if err != nil {
+			s.writeError(w, c, err)
+			return
+		}
+		defer res.Stream.Close()
+		h := w.Header()
+		h.Set("x-tidegate-provider", res.Target.Provider.Name())
+		h.Set("x-tidegate-model", res.Target.Model)
+		h.Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
+		if env.stream {
+			s.stream(w, r, c, req, res)
+			return
+		}
+		s.respond(w, c, res.First)
+	}
+}
+
+// respond writes a non-stream answer: the upstream's own bytes when it
+// speaks the caller's dialect, else the re-encoded canonical response.
+func (s *Server) respond(w http.ResponseWriter, c *caller, ev llm.Event) {
+	var out []byte
+	switch {
+	case ev.Raw != nil && ev.RawDialect == c.dialect:
+		out = ev.Raw
+	case ev.Response != nil:
+		out = c.encodeResponse(ev.Response)
+	default:
+		s.writeError(w, c, &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent a stream to a non-stream request"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = w.Write(out)
+}
+
+// stream relays events as they arrive, flushing each one. A failure after
+// the first byte becomes an error event in the caller's dialect.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, res *router.Result) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	enc := c.newStream(req)
+	buf := make([]byte, 0, 4096)
+	write := func(b []byte) bool {
+		if len(b) == 0 {
+			return true
+		}
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+	if !write(enc.Encode(buf[:0], res.First)) {
+		return
+	}
+	for {
+		ev, err := res.Stream.Next()
+		if errors.Is(err, io.EOF) {
+			write(enc.Finish(buf[:0]))
+			return
+		}
+		if err != nil {
+			e := llm.AsError(err)
+			if r.Context().Err() == nil {
+				s.opt.Logger.Warn("stream failed after first byte", "model", req.Model, "provider", res.Target.Provider.Name(), "error", e.Error())
+			}
+			write(enc.Error(buf[:0], e))
+			return
+		}
+		buf = enc.Encode(buf[:0], ev)
+		if !write(buf) {
+			return // the client went away; the deferred Close cancels upstream
+		}
+	}
+}
+
+func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
+	c := anthropicCountTokens
+	body, ok := s.readBody(w, r, c)
+	if !ok {
+		return
+	}
+	env, bad := envelope(body, llm.OpChat)
+	if bad != nil {
+		s.writeError(w, c, bad)
+		return
+	}
+	route, ok := s.opt.Router.Resolve(env.model)
+	if !ok {
+		s.writeError(w, c, unknownModel(env.model))
+		return
+	}
+	src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
+	req := llm.NewLazyRequest(llm.OpChat, env.model, false, false, src, c.decodeInto(body))
+	target := route.Targets[0]
+	var n int
+	var err error
+	if tc, ok := target.Provider.(llm.TokenCounter); ok {
+		req.Model = target.Model
+		n, err = tc.CountTokens(r.Context(), req)
+		w.Header().Set("x-tidegate-token-count", "upstream")
+	} else if err = req.Decode(); err == nil {
+		n, err = s.opt.Tokens.Request(req)
+		w.Header().Set("x-tidegate-token-count", "local")
+	}
+	if err != nil {
+		s.writeError(w, c, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(anthropic.EncodeCountTokensResponse(n))
+}
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
+	c := openAIChat
+	body, ok := s.readBody(w, r, c)
+	if !ok {
+		return
+	}
+	model := gjson.GetBytes(body, "model")
+	if model.Type != gjson.String || model.Str == "" {
+		s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Param: "model", Message: "you must provide a model parameter (a string)"})
+		return
+	}
+	route, ok := s.opt.Router.Resolve(model.Str)
+	if !ok {
+		s.writeError(w, c, unknownModel(model.Str))
+		return
+	}
+	req, err := openai.DecodeEmbedRequest(body)
+	if err != nil {
+		s.writeError(w, c, err)
+		return
+	}
+	req.Source = llm.Source{Dialect: llm.DialectOpenAI, Body: body, Header: r.Header}
+	resp, target, err := s.opt.Router.Embed(r.Context(), route, req)
+	if err != nil {
+		s.writeError(w, c, err)
+		return
+	}
+	w.Header().Set("x-tidegate-provider", target.Provider.Name())
+	w.Header().Set("x-tidegate-model", target.Model)
+	w.Header().Set("Content-Type", "application/json")
+	if resp.Raw != nil && resp.RawDialect == llm.DialectOpenAI {
+		_, _ = w.Write(resp.Raw)
+		return
+	}
+	if resp.Model == "" {
+		resp.Model = target.Model
+	}
+	_, _ = w.Write(openai.EncodeEmbedResponse(resp, req.EncodingFormat))
+}
+
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openai.EncodeModelList(s.opt.ModelIDs, s.started.Unix(), "tidegate"))
+}
+
+func (s *Server) model(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, ok := s.opt.Router.Resolve(id); !ok {
+		s.writeError(w, openAIChat, unknownModel(id))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openai.EncodeModel(id, s.started.Unix(), "tidegate"))
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"status":"healthy","version":%q,"uptime_seconds":%d}`, s.opt.Version, int64(s.opt.Now().Sub(s.started).Seconds()))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	c := openAIChat
+	if strings.HasPrefix(r.URL.Path, "/v1/messages") {
+		c = anthropicMessages
+	}
+	s.writeError(w, c, &llm.Error{Kind: llm.KindNotFound, Message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+}
+
+// readBody reads the body once, bounded, and checks it is well-formed JSON
+// in valid UTF-8 without hostile nesting. It answers the error itself.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, c *caller) ([]byte, bool) {
+	limit := s.opt.MaxBodyBytes
+	if r.ContentLength > limit {
+		s.writeError(w, c, tooLarge(limit))
+		return nil, false
+	}
+	size := 4096
+	if r.ContentLength > 0 {
+		size = int(r.ContentLength) + 1
+	}
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), size)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.writeError(w, c, tooLarge(limit))
+		} else {
+			s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Message: "could not read the request body", Err: err})
+		}
+		return nil, false
+	}
+	if err := checkJSON(body); err != nil {
+		s.writeError(w, c, err)
+		return nil, false
+	}
+	return body, true
+}
+
+func readAll(r io.Reader, size int) ([]byte, error) {
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func tooLarge(limit int64) *llm.Error {
+	return &llm.Error{Kind: llm.KindTooLarge, Message: fmt.Sprintf("request body exceeds the %d byte limit", limit)}
+}
+
+func unknownModel(name string) *llm.Error {
+	return &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found",
+		Message: fmt.Sprintf("model %q is not served by this gateway; GET /v1/models lists the models", name)}
+}
+
+// writeError renders err in the caller's dialect with its status.
+func (s *Server) writeError(w http.ResponseWriter, c *caller, err error) {
+	e := llm.AsError(err)
+	status := e.HTTPStatus()
+	if status == 499 { // the caller left; nobody reads this
+		return
+	}
+	if e.Kind == llm.KindInternal || status >= 500 {
+		s.opt.Logger.Warn("request failed", "kind", e.Kind.String(), "status", status, "error", e.Error())
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if e.Kind == llm.KindBudget {
+		h.Set("x-should-retry", "false")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(c.encodeError(e))
+}
+
+// Handler returns s as an http.Handler (for symmetry with wiring code).
+func (s *Server) Handler() http.Handler { return s }
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
