@@ -1,0 +1,82 @@
+// Package testgateway starts a whole tidegate in process for tests, in
+// front of fake OpenAI, Anthropic and Ollama upstreams.
+package testgateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tidegate/tidegate/internal/app"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/testupstream"
+)
+
+// Keys the gateway sends upstream; tests assert they arrive and never leak.
+const (
+	OpenAIKey    = "sk-upstream-openai-key-123456"
+	AnthropicKey = "sk-ant-upstream-key-123456"
+)
+
+// DefaultConfig routes one public model to each fake upstream:
+// gpt → OpenAI gpt-4o-mini, claude → Anthropic claude-sonnet-4-5,
+// llama → Ollama llama3.2, echo → the built-in echo model, and the
+// wildcards openai/*, anthropic/*, ollama/*.
+const DefaultConfig = `
+providers:
+  oai:  {type: openai, base_url: "{{openai}}/v1", api_key: "` + OpenAIKey + `"}
+  ant:  {type: anthropic, base_url: "{{anthropic}}", api_key: "` + AnthropicKey + `"}
+  olla: {type: ollama, base_url: "{{ollama}}"}
+  echo: {type: echo}
+models:
+  gpt:    {provider: oai, model: gpt-4o-mini}
+  claude: {provider: ant, model: claude-sonnet-4-5}
+  llama:  {provider: olla, model: llama3.2}
+  echo:   {provider: echo, model: echo}
+  "openai/*":    {provider: oai}
+  "anthropic/*": {provider: ant}
+  "ollama/*":    {provider: olla}
+`
+
+// Gateway is a running in-process tidegate and its fake upstreams.
+type Gateway struct {
+	URL       string
+	OpenAI    *testupstream.Server
+	Anthropic *testupstream.Server
+	Ollama    *testupstream.Server
+	Config    *config.Config
+}
+
+// Start runs a gateway with yaml (DefaultConfig when empty); {{openai}},
+// {{anthropic}} and {{ollama}} are replaced by the fake upstreams' URLs.
+// Everything is closed when the test ends.
+func Start(t testing.TB, yaml string) *Gateway {
+	t.Helper()
+	if yaml == "" {
+		yaml = DefaultConfig
+	}
+	g := &Gateway{
+		OpenAI:    testupstream.New("openai"),
+		Anthropic: testupstream.New("anthropic"),
+		Ollama:    testupstream.New("ollama"),
+	}
+	t.Cleanup(g.OpenAI.Close)
+	t.Cleanup(g.Anthropic.Close)
+	t.Cleanup(g.Ollama.Close)
+	yaml = strings.NewReplacer("{{openai}}", g.OpenAI.URL, "{{anthropic}}", g.Anthropic.URL, "{{ollama}}", g.Ollama.URL).Replace(yaml)
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	g.Config = cfg
+	a, err := app.New(context.Background(), cfg, "test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("app: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL
+	return g
+}
