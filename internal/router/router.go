@@ -51,6 +51,9 @@ func New(models map[string]config.Model, providers map[string]llm.Provider) *Rou
 // then the longest wildcard whose prefix matches (the rest of the name is
 // the upstream model unless the entry names one).
 func (r *Router) Resolve(name string) (*Route, bool) {
+	if strings.Contains(name, "*") {
+		return nil, false
+	}
 	if m, ok := r.exact[name]; ok && !strings.HasSuffix(name, "*") {
 		return r.route(name, m, m.Model)
 	}
