@@ -49,7 +49,9 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 	if info.Reasoning {
 		effort = reasoningEffort(req.Reasoning)
 	}
-	b = appendSampling(b, req, effort != "")
+	// Reasoning models reject sampling parameters whether or not an effort
+	// is sent.
+	b = appendSampling(b, req, info.Reasoning)
 	if req.N > 1 {
 		b = append(b, `,"n":`...)
 		b = appendInt(b, int64(req.N))
@@ -252,6 +254,8 @@ func reasoningEffort(r *llm.Reasoning) string {
 	switch {
 	case r == nil:
 		return ""
+	case r.Effort == "max": // Anthropic's top level; OpenAI's is high
+		return "high"
 	case r.Effort != "":
 		return r.Effort
 	case !r.Enabled:
