@@ -5,6 +5,7 @@
 #   bash bench/run.sh                    # everything, about 2.5 minutes
 #   DURATION=3s WARMUP=1s bash bench/run.sh
 #   SCENARIOS="a e" bash bench/run.sh
+#   ROUNDS=3 bash bench/run.sh           # on a busy machine
 #
 # Everything listens on 127.0.0.1 only. The gateway and the floor are pinned
 # to TARGET_CPU; the load generator and the fake upstream to DRIVER_CPU.
@@ -15,6 +16,7 @@ WARMUP=${WARMUP:-2s}                          # unmeasured warm-up before each r
 CONCURRENCY=${CONCURRENCY:-50}                # workers for the concurrent scenarios
 STREAM_EVENT_DELAY=${STREAM_EVENT_DELAY:-1ms} # upstream pause before each stream event
 SCENARIOS=${SCENARIOS:-a b c d e}             # which scenarios to run
+ROUNDS=${ROUNDS:-1}                           # run everything this many times; the report keeps the least disturbed run
 DRIVER_CPU=${DRIVER_CPU:-0}                   # core for load generator + upstream
 TARGET_CPU=${TARGET_CPU:-1}                   # core for floor + gateway
 MAX_RUNTIME=${MAX_RUNTIME:-600s}              # hard stop for the whole run
@@ -99,9 +101,9 @@ fi
 measure() {
 	local scenario=$1 target=$2 title=$3
 	shift 3
-	local addr pid drivers=$up_pid
+	local addr pid drivers=$up_pid core=$TARGET_CPU
 	case $target in
-	upstream) addr=$up pid=$up_pid drivers= ;;
+	upstream) addr=$up pid=$up_pid drivers= core=-1 ;;
 	floor) addr=$floor pid=$floor_pid ;;
 	gateway)
 		[[ $gateway == 1 ]] || return 0
@@ -109,7 +111,7 @@ measure() {
 		;;
 	esac
 	taskset -c "$DRIVER_CPU" "$lb" load -scenario "$scenario" -target "$target" -title "$title" \
-		-addr "$addr" -pid "$pid" -driver-pids "$drivers" -d "$DURATION" -warmup "$WARMUP" \
+		-addr "$addr" -pid "$pid" -driver-pids "$drivers" -target-cpu "$core" -d "$DURATION" -warmup "$WARMUP" \
 		-out "$results" "$@" ||
 		log "load $scenario/$target failed"
 }
@@ -117,6 +119,8 @@ measure() {
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 c=$CONCURRENCY
+for ((round = 1; round <= ROUNDS; round++)); do
+[[ $ROUNDS == 1 ]] || log "round $round of $ROUNDS"
 if want a; then
 	measure a floor "OpenAI→OpenAI, c=$c" -c "$c"
 	measure a gateway "OpenAI→OpenAI, c=$c" -c "$c"
@@ -140,6 +144,7 @@ if want e; then
 	measure e floor "OpenAI stream, c=$c" -c "$c" -stream
 	measure e gateway "OpenAI stream, c=$c" -c "$c" -stream
 fi
+done
 
 # ---- report ----
 echo
@@ -147,7 +152,7 @@ echo "## tidegate load benchmark"
 echo
 echo "$(date -u +%Y-%m-%dT%H:%MZ) · commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo ?) ·" \
 	"$(go version | cut -d' ' -f3) · $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) ·" \
-	"DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$c STREAM_EVENT_DELAY=$STREAM_EVENT_DELAY"
+	"DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$c STREAM_EVENT_DELAY=$STREAM_EVENT_DELAY ROUNDS=$ROUNDS"
 echo
 if [[ -s $results ]]; then
 	"$lb" report "$results"

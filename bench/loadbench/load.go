@@ -54,9 +54,10 @@ type result struct {
 	TTFBP50us   float64  `json:"ttfb_p50_us"` // time to the first body byte
 	TTFBP99us   float64  `json:"ttfb_p99_us"` //
 	CPUusPerReq float64  `json:"cpu_us_per_req"`
-	CorePct     float64  `json:"core_pct"`     // target CPU / wall time, % of one core
-	DriverPct   float64  `json:"driver_pct"`   // load generator + driver pids, % of one core
-	PeakRSSMiB  float64  `json:"peak_rss_mib"` // VmHWM of the target
+	CorePct     float64  `json:"core_pct"`            // target CPU / wall time, % of one core
+	DriverPct   float64  `json:"driver_pct"`          // load generator + driver pids, % of one core
+	PeakRSSMiB  float64  `json:"peak_rss_mib"`        // VmHWM of the target
+	OtherPct    *float64 `json:"other_pct,omitempty"` // busy time of the target's core not charged to the target
 	ErrorSample []string `json:"error_sample,omitempty"`
 }
 
@@ -84,6 +85,7 @@ func runLoad(ctx context.Context, args []string) error {
 	timeout := fs.Duration("timeout", 30*time.Second, "per-request timeout")
 	pid := fs.Int("pid", 0, "target process for CPU and peak RSS (0: not measured)")
 	driverPIDs := fs.String("driver-pids", "", "comma-separated pids counted with this process as the driver side (e.g. the upstream)")
+	targetCore := fs.Int("target-cpu", -1, "core the target is pinned to, to report other work on it (-1: not measured)")
 	var res result
 	fs.StringVar(&res.Scenario, "scenario", "x", "scenario id for the report")
 	fs.StringVar(&res.Title, "title", "", "scenario description for the report")
@@ -134,9 +136,11 @@ func runLoad(ctx context.Context, args []string) error {
 	self := os.Getpid()
 	targetCPU0, errT := cpuTime(*pid)
 	driverCPU0, errD := sumCPU(append(drivers, self))
+	core0, errC := coreBusy(*targetCore)
 	m := spec.run(ctx, client, *dur, int64(limit))
 	targetCPU1, errT1 := cpuTime(*pid)
 	driverCPU1, errD1 := sumCPU(append(drivers, self))
+	core1, errC1 := coreBusy(*targetCore)
 
 	res.Requests, res.Errors, res.ErrorSample = len(m.latencies), m.errors, m.errSample
 	res.Seconds = m.elapsed.Seconds()
@@ -155,6 +159,10 @@ func runLoad(ctx context.Context, args []string) error {
 			res.CPUusPerReq = float64(cpu.Microseconds()) / float64(done)
 		}
 		res.CorePct = 100 * cpu.Seconds() / res.Seconds
+		if *targetCore >= 0 && errC == nil && errC1 == nil {
+			other := max(0, 100*(core1-core0-cpu).Seconds()/res.Seconds)
+			res.OtherPct = &other
+		}
 		rss, err := peakRSS(*pid)
 		if err != nil {
 			return fmt.Errorf("target pid %d: %w", *pid, err)
@@ -384,6 +392,9 @@ func printResult(w io.Writer, r result) {
 	}
 	if r.CorePct > 0 {
 		fmt.Fprintf(w, "  cpu %.0f µs/req (%.0f%% core)  peak rss %.1f MiB", r.CPUusPerReq, r.CorePct, r.PeakRSSMiB)
+	}
+	if r.OtherPct != nil {
+		fmt.Fprintf(w, "  other on its core %.0f%%", *r.OtherPct)
 	}
 	fmt.Fprintf(w, "  driver %.0f%%  errors %d\n", r.DriverPct, r.Errors)
 	for _, e := range r.ErrorSample {

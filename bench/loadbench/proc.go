@@ -115,3 +115,37 @@ func killAll(pids []int) {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 }
+
+// coreBusy is the time core cpu has spent busy (anything but idle and
+// iowait) since boot, from the cpuN line of /proc/stat.
+func coreBusy(cpu int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("core busy: %w", err)
+	}
+	prefix := fmt.Sprintf("cpu%d ", cpu)
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		// user nice system idle iowait irq softirq steal …
+		f := strings.Fields(rest)
+		if len(f) < 8 {
+			return 0, fmt.Errorf("core busy: short %q line", prefix)
+		}
+		var ticks int64
+		for i, s := range f[:8] {
+			if i == 3 || i == 4 { // idle, iowait
+				continue
+			}
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("core busy: %w", err)
+			}
+			ticks += n
+		}
+		return time.Duration(ticks) * time.Second / userHZ, nil
+	}
+	return 0, fmt.Errorf("core busy: no cpu%d in /proc/stat", cpu)
+}
