@@ -78,8 +78,8 @@ func (b *base) Name() string { return b.name }
 // The response body is wrapped so that a silence longer than the idle
 // timeout cancels the request.
 func (b *base) post(ctx context.Context, path string, body []byte, header http.Header, decodeErr func(int, []byte) *llm.Error) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.baseURL+path, bytes.NewReader(body))
+	rctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, b.baseURL+path, bytes.NewReader(body))
 	if err != nil {
 		cancel()
 		return nil, &llm.Error{Kind: llm.KindInternal, Message: "cannot build upstream request", Err: err}
@@ -98,10 +98,13 @@ func (b *base) post(ctx context.Context, path string, body []byte, header http.H
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		cancel()
-		e := decodeErr(resp.StatusCode, b.mask(data))
-		e.Body = b.mask(e.Body)
-		e.Message = string(b.mask([]byte(e.Message)))
+		e := b.maskError(decodeErr(resp.StatusCode, data))
 		e.RetryAfter = retryAfter(resp.Header)
+		if resp.StatusCode >= 500 {
+			// The upstream's server error is a bad gateway for our caller:
+			// 502, or 503/504 for overload and timeouts, as the kind says.
+			e.Status = 0
+		}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			// The caller's credentials never go upstream, so this is the
 			// gateway's own key: a gateway fault, not the caller's.
@@ -168,6 +171,13 @@ func (b *base) transportError(ctx context.Context, err error) *llm.Error {
 	default:
 		return &llm.Error{Kind: llm.KindUpstream, Message: fmt.Sprintf("cannot reach upstream %s", b.name), Err: err}
 	}
+}
+
+// maskError removes the provider key from an upstream error.
+func (b *base) maskError(e *llm.Error) *llm.Error {
+	e.Body = b.mask(e.Body)
+	e.Message = string(b.mask([]byte(e.Message)))
+	return e
 }
 
 // mask removes the provider key from anything an upstream echoes back.

@@ -45,7 +45,7 @@ func (g *guardedStream) Next() (llm.Event, error) {
 	if g.ctx.Err() != nil {
 		return ev, g.b.transportError(g.ctx, err)
 	}
-	return ev, g.b.transportError(g.ctx, err) // keeps an *llm.Error as is
+	return ev, g.b.maskError(g.b.transportError(g.ctx, err)) // keeps an *llm.Error's kind
 }
 
 func (g *guardedStream) Close() error { return g.s.Close() }
