@@ -26,11 +26,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-bench.XXXXXX")
 results=$work/results.jsonl
 pids=()
+load_pid=
 
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for p in $load_pid "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in $load_pid "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	if [[ $KEEP == 1 ]]; then echo "work dir kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -112,8 +113,10 @@ measure() {
 	esac
 	taskset -c "$DRIVER_CPU" "$lb" load -scenario "$scenario" -target "$target" -title "$title" \
 		-addr "$addr" -pid "$pid" -driver-pids "$drivers" -target-cpu "$core" -d "$DURATION" -warmup "$WARMUP" \
-		-out "$results" "$@" ||
-		log "load $scenario/$target failed"
+		-out "$results" "$@" &
+	load_pid=$! # waited for in the background so that a signal stops the run at once
+	wait "$load_pid" || log "load $scenario/$target failed"
+	load_pid=
 }
 
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }

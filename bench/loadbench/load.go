@@ -141,6 +141,9 @@ func runLoad(ctx context.Context, args []string) error {
 	targetCPU1, errT1 := cpuTime(*pid)
 	driverCPU1, errD1 := sumCPU(append(drivers, self))
 	core1, errC1 := coreBusy(*targetCore)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("load interrupted: %w", err) // a cut-short run is not a result
+	}
 
 	res.Requests, res.Errors, res.ErrorSample = len(m.latencies), m.errors, m.errSample
 	res.Seconds = m.elapsed.Seconds()
@@ -175,7 +178,7 @@ func runLoad(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	return ctx.Err()
+	return nil
 }
 
 func newLoadSpec(addr, api, model, apiKey string, stream, includeUsage bool) (*loadSpec, error) {
