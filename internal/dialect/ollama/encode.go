@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/tidegate/tidegate/internal/llm"
@@ -43,6 +44,7 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 		}
 	}
 
+	orderToolResults(out.Messages)
 	out.Options = encodeOptions(req, info)
 
 	if f := req.ResponseFormat; f != nil {
@@ -63,7 +65,9 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 		}
 	}
 
-	if r := req.Reasoning; r != nil && r.Enabled {
+	// Only models known to reason get think: Ollama rejects it for the
+	// others, and turns thinking on by itself for models that can think.
+	if r := req.Reasoning; r != nil && r.Enabled && info.Reasoning {
 		switch r.Effort {
 		case "low", "medium", "high":
 			out.Think = json.RawMessage(`"` + r.Effort + `"`)
@@ -138,6 +142,7 @@ func appendMessage(dst []message, m *llm.Message, idx int, toolNames map[string]
 			if tc.ID != "" {
 				toolNames[tc.ID] = tc.Name
 			}
+			out.callIDs = append(out.callIDs, tc.ID)
 			out.ToolCalls = append(out.ToolCalls, toolCall{Function: toolCallFunction{
 				Name: tc.Name, Arguments: encodeArguments(tc.Arguments),
 			}})
@@ -172,7 +177,7 @@ func appendMessage(dst []message, m *llm.Message, idx int, toolNames map[string]
 }
 
 func encodeToolResult(r *llm.ToolResult, toolNames map[string]string, param string) (message, error) {
-	out := message{Role: string(llm.RoleTool), ToolName: toolNames[r.CallID]}
+	out := message{Role: string(llm.RoleTool), ToolName: toolNames[r.CallID], callID: r.CallID}
 	var texts []string
 	for _, p := range r.Content {
 		switch p.Type {
@@ -273,4 +278,35 @@ func marshal(v any) ([]byte, error) {
 		return nil, &llm.Error{Kind: llm.KindInternal, Message: "encoding the Ollama request failed", Err: err}
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// orderToolResults puts each run of tool messages in the order of the
+// calls they answer. Ollama pairs results with calls by position, having
+// no call ids, while callers (Claude Code with parallel tools) may send
+// results in the order the tools finished.
+func orderToolResults(msgs []message) {
+	var calls map[string]int // call ID → position in the last assistant turn
+	for i := 0; i < len(msgs); i++ {
+		if msgs[i].Role == string(llm.RoleAssistant) {
+			calls = map[string]int{}
+			for _, id := range msgs[i].callIDs {
+				calls[id] = len(calls)
+			}
+			continue
+		}
+		if msgs[i].Role != string(llm.RoleTool) {
+			continue
+		}
+		j := i
+		for j < len(msgs) && msgs[j].Role == string(llm.RoleTool) {
+			j++
+		}
+		run := msgs[i:j]
+		sort.SliceStable(run, func(a, b int) bool {
+			pa, oka := calls[run[a].callID]
+			pb, okb := calls[run[b].callID]
+			return oka && okb && pa < pb
+		})
+		i = j - 1
+	}
 }

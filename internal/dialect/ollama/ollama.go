@@ -37,6 +37,9 @@ type message struct {
 	Images    []string   `json:"images,omitempty"`
 	ToolCalls []toolCall `json:"tool_calls,omitempty"`
 	ToolName  string     `json:"tool_name,omitempty"`
+
+	callID  string   // the tool call a tool message answers; not sent
+	callIDs []string // an assistant message's tool-call IDs, in order; not sent
 }
 
 type toolCall struct {
