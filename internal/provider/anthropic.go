@@ -111,22 +111,29 @@ func (p *Anthropic) Embed(context.Context, *llm.EmbedRequest) (*llm.EmbedRespons
 	return nil, llm.Errorf(llm.KindInvalidRequest, "provider %s (anthropic) does not offer embeddings", p.name)
 }
 
-// sniffAnthropic reads usage and stop reason from a passthrough body.
+// sniffAnthropic reads usage and stop reason from a passthrough body in
+// one pass over its top-level keys.
 func sniffAnthropic(data []byte) *llm.Response {
-	res := gjson.GetManyBytes(data, "id", "model", "stop_reason", "stop_sequence",
-		"usage.input_tokens", "usage.output_tokens",
-		"usage.cache_read_input_tokens", "usage.cache_creation_input_tokens")
-	read, write := int(res[6].Int()), int(res[7].Int())
-	return &llm.Response{
-		ID: res[0].String(), Model: res[1].String(),
-		StopReason: llm.StopReason(res[2].String()), StopSequence: res[3].String(),
-		Usage: llm.Usage{
-			InputTokens:      int(res[4].Int()) + read + write,
-			OutputTokens:     int(res[5].Int()),
-			CacheReadTokens:  read,
-			CacheWriteTokens: write,
-		},
-	}
+	r := &llm.Response{}
+	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			r.ID = v.String()
+		case "model":
+			r.Model = v.String()
+		case "stop_reason":
+			r.StopReason = llm.StopReason(v.String())
+		case "stop_sequence":
+			r.StopSequence = v.String()
+		case "usage":
+			u := gjson.GetMany(v.Raw, "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+			read, write := int(u[2].Int()), int(u[3].Int())
+			r.Usage = llm.Usage{InputTokens: int(u[0].Int()) + read + write, OutputTokens: int(u[1].Int()),
+				CacheReadTokens: read, CacheWriteTokens: write}
+		}
+		return true
+	})
+	return r
 }
 
 // promptAsMessages turns a legacy completion prompt into one user message

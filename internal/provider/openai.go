@@ -109,27 +109,32 @@ func (p *OpenAI) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 }
 
 // sniffOpenAI reads what the gateway needs (usage, model, finish) from a
-// passthrough body without decoding the rest.
+// passthrough body in one pass over its top-level keys, without decoding
+// the rest.
 func sniffOpenAI(data []byte, op llm.Operation) *llm.Response {
-	res := gjson.GetManyBytes(data, "id", "model", "choices.0.finish_reason",
-		"usage.prompt_tokens", "usage.completion_tokens",
-		"usage.prompt_tokens_details.cached_tokens", "usage.completion_tokens_details.reasoning_tokens")
-	stop := llm.StopEndTurn
-	switch res[2].String() {
-	case "length":
-		stop = llm.StopMaxTokens
-	case "tool_calls", "function_call":
-		stop = llm.StopToolUse
-	case "content_filter":
-		stop = llm.StopContentFilter
-	}
-	return &llm.Response{
-		ID: res[0].String(), Model: res[1].String(), StopReason: stop, Op: op,
-		Usage: llm.Usage{
-			InputTokens:     int(res[3].Int()),
-			OutputTokens:    int(res[4].Int()),
-			CacheReadTokens: int(res[5].Int()),
-			ReasoningTokens: int(res[6].Int()),
-		},
-	}
+	r := &llm.Response{StopReason: llm.StopEndTurn, Op: op}
+	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			r.ID = v.String()
+		case "model":
+			r.Model = v.String()
+		case "choices":
+			switch v.Get("0.finish_reason").Str {
+			case "length":
+				r.StopReason = llm.StopMaxTokens
+			case "tool_calls", "function_call":
+				r.StopReason = llm.StopToolUse
+			case "content_filter":
+				r.StopReason = llm.StopContentFilter
+			}
+		case "usage":
+			u := gjson.GetMany(v.Raw, "prompt_tokens", "completion_tokens",
+				"prompt_tokens_details.cached_tokens", "completion_tokens_details.reasoning_tokens")
+			r.Usage = llm.Usage{InputTokens: int(u[0].Int()), OutputTokens: int(u[1].Int()),
+				CacheReadTokens: int(u[2].Int()), ReasoningTokens: int(u[3].Int())}
+		}
+		return true
+	})
+	return r
 }

@@ -78,13 +78,26 @@ type env struct {
 
 // envelope reads and type-checks the routing fields without decoding the
 // rest of the body; the full decode happens only if translation needs it.
+// One pass over the top-level keys, skipping every value it does not need.
 func envelope(body []byte, op llm.Operation) (env, *llm.Error) {
 	content := "messages"
 	if op == llm.OpCompletion {
 		content = "prompt"
 	}
-	res := gjson.GetManyBytes(body, "model", "stream", "stream_options.include_usage", content)
-	model, stream, usage, msgs := res[0], res[1], res[2], res[3]
+	var model, stream, opts, msgs gjson.Result
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			model = v
+		case "stream":
+			stream = v
+		case "stream_options":
+			opts = v
+		case content:
+			msgs = v
+		}
+		return true
+	})
 	if model.Type != gjson.String || model.Str == "" {
 		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: "model", Message: "model is required and must be a non-empty string"}
 	}
@@ -97,5 +110,6 @@ func envelope(body []byte, op llm.Operation) (env, *llm.Error) {
 	case op == llm.OpChat && !msgs.IsArray():
 		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: content, Message: content + " must be an array"}
 	}
-	return env{model: model.Str, stream: stream.Type == gjson.True, includeUsage: usage.Type == gjson.True}, nil
+	includeUsage := opts.IsObject() && opts.Get("include_usage").Type == gjson.True
+	return env{model: model.Str, stream: stream.Type == gjson.True, includeUsage: includeUsage}, nil
 }
