@@ -85,7 +85,11 @@ type Error struct {
 	Code    string // machine-readable code, when known
 	// UpstreamType is the upstream's own error type string, if any.
 	UpstreamType string
-	RetryAfter   time.Duration
+	// UpstreamStatus is the HTTP status the upstream answered with (0 when
+	// the failure was not an HTTP answer). Status may differ: an upstream
+	// 5xx is a 502 for the caller, but the router retries on the original.
+	UpstreamStatus int
+	RetryAfter     time.Duration
 	// Body is the upstream's error body, relayed unchanged to a caller of
 	// the same BodyDialect (same-dialect passthrough).
 	Body        []byte

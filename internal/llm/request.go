@@ -287,4 +287,14 @@ type ModelInfo struct {
 	ContextWindow int  // tokens; 0 = unknown
 	MaxOutput     int  // tokens; 0 = unknown
 	Reasoning     bool // accepts reasoning_effort / thinking
+	// Price is nil when unknown (cost routing tries such models last).
+	Price *Price
+}
+
+// Price is what a model costs, in USD per million tokens.
+type Price struct {
+	Input      float64
+	Output     float64
+	CacheRead  float64
+	CacheWrite float64
 }

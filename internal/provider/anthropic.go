@@ -79,6 +79,11 @@ func (p *Anthropic) Chat(ctx context.Context, req *llm.Request) (llm.Stream, err
 	return single(llm.Event{Type: llm.EventResponse, Response: r}), nil
 }
 
+// Probe is an active health check: GET path (e.g. /v1/models) with the key.
+func (p *Anthropic) Probe(ctx context.Context, path string) error {
+	return p.probe(ctx, path, p.header(llm.Source{}))
+}
+
 // CountTokens asks the upstream for the exact prompt size.
 func (p *Anthropic) CountTokens(ctx context.Context, req *llm.Request) (int, error) {
 	var body []byte

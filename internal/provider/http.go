@@ -100,15 +100,17 @@ func (b *base) post(ctx context.Context, path string, body []byte, header http.H
 		cancel()
 		e := b.maskError(decodeErr(resp.StatusCode, data))
 		e.RetryAfter = retryAfter(resp.Header)
+		e.UpstreamStatus = resp.StatusCode
 		if resp.StatusCode >= 500 {
 			// The upstream's server error is a bad gateway for our caller:
 			// 502, or 503/504 for overload and timeouts, as the kind says.
+			// UpstreamStatus keeps the original for retry decisions.
 			e.Status = 0
 		}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			// The caller's credentials never go upstream, so this is the
 			// gateway's own key: a gateway fault, not the caller's.
-			return nil, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway,
+			return nil, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, UpstreamStatus: resp.StatusCode,
 				Message: fmt.Sprintf("upstream %s rejected the gateway's credentials (%d): %s", b.name, resp.StatusCode, e.Message)}
 		}
 		return nil, e
@@ -124,6 +126,9 @@ func (b *base) get(ctx context.Context, path string, header http.Header) ([]byte
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header = header
+	for k, v := range b.headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return nil, b.transportError(ctx, err)
@@ -134,10 +139,22 @@ func (b *base) get(ctx context.Context, path string, header http.Header) ([]byte
 		return nil, b.transportError(ctx, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, &llm.Error{Kind: llm.KindForStatus(resp.StatusCode), Status: resp.StatusCode, Message: fmt.Sprintf("upstream %s answered %d", b.name, resp.StatusCode)}
+		return nil, &llm.Error{Kind: llm.KindForStatus(resp.StatusCode), Status: resp.StatusCode, UpstreamStatus: resp.StatusCode,
+			Message: fmt.Sprintf("upstream %s answered %d", b.name, resp.StatusCode)}
 	}
 	return data, nil
 }
+
+// probe GETs path for an active health check; any non-2xx answer or
+// transport failure is an error.
+func (b *base) probe(ctx context.Context, path string, header http.Header) error {
+	_, err := b.get(ctx, path, header)
+	return err
+}
+
+// CloseIdleConnections releases the provider's idle upstream connections
+// (on shutdown, and between tests).
+func (b *base) CloseIdleConnections() { b.client.CloseIdleConnections() }
 
 // readBody reads a whole non-stream response body.
 func (b *base) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {

@@ -77,6 +77,11 @@ func (p *Ollama) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	return r, nil
 }
 
+// Probe is an active health check: GET path (e.g. /api/tags).
+func (p *Ollama) Probe(ctx context.Context, path string) error {
+	return p.probe(ctx, path, p.header())
+}
+
 // Models lists the models the Ollama server has pulled.
 func (p *Ollama) Models(ctx context.Context) ([]string, error) {
 	data, err := p.get(ctx, "/api/tags", p.header())

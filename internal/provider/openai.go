@@ -69,6 +69,11 @@ func (p *OpenAI) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error)
 	return single(llm.Event{Type: llm.EventResponse, Response: r}), nil
 }
 
+// Probe is an active health check: GET path (e.g. /models) with the key.
+func (p *OpenAI) Probe(ctx context.Context, path string) error {
+	return p.probe(ctx, path, bearer(p.apiKey))
+}
+
 // Embed creates embeddings.
 func (p *OpenAI) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	raw := passthrough(req.Source, llm.DialectOpenAI)
