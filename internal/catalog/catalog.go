@@ -84,42 +84,60 @@ func (c *Catalog) Names(prefix string) []string {
 	return out
 }
 
-// Embedded is tidegate's built-in table, from the providers' published
-// model pages. Values are conservative where sources differ.
-func Embedded() []Entry {
-	r := func(ctx, out int) llm.ModelInfo {
-		return llm.ModelInfo{ContextWindow: ctx, MaxOutput: out, Reasoning: true}
+// Exact returns the entry named exactly name, without prefix matching.
+func (c *Catalog) Exact(name string) (llm.ModelInfo, bool) {
+	for _, e := range c.entries {
+		if e.Name == name {
+			return e.Info, true
+		}
 	}
-	p := func(ctx, out int) llm.ModelInfo { return llm.ModelInfo{ContextWindow: ctx, MaxOutput: out} }
+	return llm.ModelInfo{}, false
+}
+
+// Embedded is tidegate's built-in table, from the providers' published
+// model and pricing pages. Values are conservative where sources differ.
+// Prices are USD per million tokens: input, output, cache read, cache
+// write (OpenAI has no cache-write charge; Anthropic's is the 5-minute
+// rate). The returned Price values are shared: treat them as read-only.
+func Embedded() []Entry {
+	price := func(in, out, read, write float64) *llm.Price {
+		return &llm.Price{Input: in, Output: out, CacheRead: read, CacheWrite: write}
+	}
+	r := func(ctx, out int, p *llm.Price) llm.ModelInfo {
+		return llm.ModelInfo{ContextWindow: ctx, MaxOutput: out, Reasoning: true, Price: p}
+	}
+	p := func(ctx, out int, pr *llm.Price) llm.ModelInfo {
+		return llm.ModelInfo{ContextWindow: ctx, MaxOutput: out, Price: pr}
+	}
 	return []Entry{
-		{"gpt-3.5-turbo", p(16385, 4096)},
-		{"gpt-4", p(8192, 8192)},
-		{"gpt-4-turbo", p(128000, 4096)},
-		{"gpt-4o", p(128000, 16384)},
-		{"gpt-4o-mini", p(128000, 16384)},
-		{"gpt-4.1", p(1047576, 32768)},
-		{"gpt-4.1-mini", p(1047576, 32768)},
-		{"gpt-4.1-nano", p(1047576, 32768)},
-		{"gpt-5", r(400000, 128000)},
-		{"gpt-5-mini", r(400000, 128000)},
-		{"gpt-5-nano", r(400000, 128000)},
-		{"gpt-5.1", r(400000, 128000)},
-		{"gpt-5-chat-latest", p(128000, 16384)},
-		{"o1", r(200000, 100000)},
-		{"o1-mini", r(128000, 65536)},
-		{"o3", r(200000, 100000)},
-		{"o3-mini", r(200000, 100000)},
-		{"o4-mini", r(200000, 100000)},
-		{"claude-3-haiku", p(200000, 4096)},
-		{"claude-3-opus", p(200000, 4096)},
-		{"claude-3-5-haiku", p(200000, 8192)},
-		{"claude-3-5-sonnet", p(200000, 8192)},
-		{"claude-3-7-sonnet", r(200000, 64000)},
-		{"claude-sonnet-4", r(200000, 64000)},
-		{"claude-sonnet-4-5", r(200000, 64000)},
-		{"claude-opus-4", r(200000, 32000)},
-		{"claude-opus-4-1", r(200000, 32000)},
-		{"claude-opus-4-5", r(200000, 64000)},
-		{"claude-haiku-4-5", r(200000, 64000)},
+		{"gpt-3.5-turbo", p(16385, 4096, price(0.50, 1.50, 0, 0))},
+		{"gpt-4", p(8192, 8192, price(30, 60, 0, 0))},
+		{"gpt-4-turbo", p(128000, 4096, price(10, 30, 0, 0))},
+		{"gpt-4o", p(128000, 16384, price(2.50, 10, 1.25, 0))},
+		{"gpt-4o-mini", p(128000, 16384, price(0.15, 0.60, 0.075, 0))},
+		{"gpt-4.1", p(1047576, 32768, price(2, 8, 0.50, 0))},
+		{"gpt-4.1-mini", p(1047576, 32768, price(0.40, 1.60, 0.10, 0))},
+		{"gpt-4.1-nano", p(1047576, 32768, price(0.10, 0.40, 0.025, 0))},
+		{"gpt-5", r(400000, 128000, price(1.25, 10, 0.125, 0))},
+		{"gpt-5-mini", r(400000, 128000, price(0.25, 2, 0.025, 0))},
+		{"gpt-5-nano", r(400000, 128000, price(0.05, 0.40, 0.005, 0))},
+		{"gpt-5.1", r(400000, 128000, price(1.25, 10, 0.125, 0))},
+		{"gpt-5-chat-latest", p(128000, 16384, price(1.25, 10, 0.125, 0))},
+		{"o1", r(200000, 100000, price(15, 60, 7.50, 0))},
+		{"o1-mini", r(128000, 65536, price(1.10, 4.40, 0.55, 0))},
+		{"o3", r(200000, 100000, price(2, 8, 0.50, 0))},
+		{"o3-mini", r(200000, 100000, price(1.10, 4.40, 0.55, 0))},
+		{"o4-mini", r(200000, 100000, price(1.10, 4.40, 0.275, 0))},
+		{"claude-3-haiku", p(200000, 4096, price(0.25, 1.25, 0.03, 0.30))},
+		{"claude-3-opus", p(200000, 4096, price(15, 75, 1.50, 18.75))},
+		{"claude-3-5-haiku", p(200000, 8192, price(0.80, 4, 0.08, 1))},
+		{"claude-3-5-sonnet", p(200000, 8192, price(3, 15, 0.30, 3.75))},
+		{"claude-3-7-sonnet", r(200000, 64000, price(3, 15, 0.30, 3.75))},
+		{"claude-sonnet-4", r(200000, 64000, price(3, 15, 0.30, 3.75))},
+		{"claude-sonnet-4-5", r(200000, 64000, price(3, 15, 0.30, 3.75))},
+		{"claude-opus-4", r(200000, 32000, price(15, 75, 1.50, 18.75))},
+		{"claude-opus-4-1", r(200000, 32000, price(15, 75, 1.50, 18.75))},
+		{"claude-opus-4-5", r(200000, 64000, price(5, 25, 0.50, 6.25))},
+		{"claude-haiku-4-5", r(200000, 64000, price(1, 5, 0.10, 1.25))},
 	}
 }

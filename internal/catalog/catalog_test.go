@@ -29,3 +29,26 @@ func TestLookup(t *testing.T) {
 		t.Error("reasoning flags wrong")
 	}
 }
+
+func TestPrices(t *testing.T) {
+	c := New(Embedded())
+	cases := map[string]llm.Price{
+		"gpt-4o-mini":                {Input: 0.15, Output: 0.60, CacheRead: 0.075},
+		"claude-sonnet-4-5-20250929": {Input: 3, Output: 15, CacheRead: 0.30, CacheWrite: 3.75},
+		"claude-opus-4-5":            {Input: 5, Output: 25, CacheRead: 0.50, CacheWrite: 6.25},
+	}
+	for model, want := range cases {
+		got := c.Lookup(model).Price
+		if got == nil || *got != want {
+			t.Errorf("%s: price %+v, want %+v", model, got, want)
+		}
+	}
+	if c.Lookup("llama3.2").Price != nil {
+		t.Error("an unknown model must have no price")
+	}
+	for _, e := range Embedded() {
+		if e.Info.Price == nil || e.Info.Price.Input <= 0 || e.Info.Price.Output < e.Info.Price.Input {
+			t.Errorf("%s: implausible price %+v", e.Name, e.Info.Price)
+		}
+	}
+}
