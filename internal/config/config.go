@@ -26,6 +26,14 @@ type Config struct {
 	Server    Server              `yaml:"server"`
 	Providers map[string]Provider `yaml:"providers"`
 	Models    map[string]Model    `yaml:"models"`
+	// Aliases maps extra public names to models entries (or names a
+	// wildcard serves).
+	Aliases map[string]string `yaml:"aliases"`
+	// Targets are named targets that models (and policies) refer to.
+	Targets map[string]Target `yaml:"targets"`
+	// Retry and Breaker are the defaults of every target.
+	Retry   Retry   `yaml:"retry"`
+	Breaker Breaker `yaml:"breaker"`
 	// ModelInfo overrides or extends the embedded model catalogue, keyed by
 	// upstream model name (a trailing * matches a prefix).
 	ModelInfo map[string]ModelInfo `yaml:"model_info"`
@@ -55,14 +63,8 @@ type Provider struct {
 	ConnectTimeout   Duration `yaml:"connect_timeout"`
 	FirstByteTimeout Duration `yaml:"first_byte_timeout"`
 	IdleTimeout      Duration `yaml:"idle_timeout"`
-}
-
-// Model maps a public model name to an upstream. A name ending in "*"
-// matches every name with that prefix; the rest of the name is passed as
-// the upstream model unless Model is set.
-type Model struct {
-	Provider string `yaml:"provider"`
-	Model    string `yaml:"model"`
+	// HealthCheck enables active probes; nil: none.
+	HealthCheck *HealthCheck `yaml:"health_check"`
 }
 
 // ModelInfo is what is known about an upstream model.
@@ -70,6 +72,12 @@ type ModelInfo struct {
 	ContextWindow int   `yaml:"context_window"`
 	MaxOutput     int   `yaml:"max_output"`
 	Reasoning     *bool `yaml:"reasoning"`
+	// Prices in USD per million tokens; set ones override the embedded
+	// table's.
+	InputPrice      *float64 `yaml:"input_price"`
+	OutputPrice     *float64 `yaml:"output_price"`
+	CacheReadPrice  *float64 `yaml:"cache_read_price"`
+	CacheWritePrice *float64 `yaml:"cache_write_price"`
 }
 
 // Provider types.
@@ -173,8 +181,29 @@ func (c *Config) applyDefaults() {
 			p.BaseURL = defaultBaseURL(p.Type)
 		}
 		p.BaseURL = strings.TrimRight(p.BaseURL, "/")
+		if hc := p.HealthCheck; hc != nil {
+			h := *hc
+			if h.Path == "" {
+				h.Path = defaultHealthPath(p.Type)
+			}
+			h.Interval = Duration(h.Interval.D(DefaultHealthInterval))
+			h.Timeout = Duration(h.Timeout.D(DefaultHealthTimeout))
+			p.HealthCheck = &h
+		}
 		c.Providers[name] = p
 	}
+}
+
+// defaultHealthPath is each provider type's model list, relative to its
+// base URL.
+func defaultHealthPath(typ string) string {
+	switch typ {
+	case TypeAnthropic:
+		return "/v1/models"
+	case TypeOllama:
+		return "/api/tags"
+	}
+	return "/models"
 }
 
 func defaultBaseURL(typ string) string {
@@ -233,19 +262,14 @@ func (c *Config) Validate() error {
 			add(path+".api_key", "must not contain line breaks")
 		}
 	}
-	for _, name := range sortedKeys(c.Models) {
-		m := c.Models[name]
-		path := "models." + name
-		if strings.Contains(strings.TrimSuffix(name, "*"), "*") {
-			add(path, "a wildcard may only end the name")
-		}
-		if m.Provider == "" {
-			add(path+".provider", "required")
-		} else if _, ok := c.Providers[m.Provider]; !ok {
-			add(path+".provider", "unknown provider %q", m.Provider)
-		}
-		if m.Model == "" && !strings.HasSuffix(name, "*") {
-			add(path+".model", "required (the upstream model name)")
+	c.validateRouting(add)
+	for _, name := range sortedKeys(c.ModelInfo) {
+		mi := c.ModelInfo[name]
+		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}
+		for i, field := range []string{"input_price", "output_price", "cache_read_price", "cache_write_price"} {
+			if prices[i] != nil && *prices[i] < 0 {
+				add("model_info."+name+"."+field, "must not be negative")
+			}
 		}
 	}
 	if len(errs) > 0 {
