@@ -80,6 +80,9 @@ func lintCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := app.Check(cfg); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d providers, %d models\n", len(cfg.Providers), len(cfg.Models))
 			return nil
 		},

@@ -360,3 +360,15 @@ func noUpstreamCalls(t *testing.T, g *testgateway.Gateway, what string) {
 		}
 	}
 }
+
+// withoutBreakers turns circuit breakers off in a config (the default
+// config when empty). The tests that use it fail one target over and over
+// to check how each failure is rendered; with breakers on, the fifth
+// failure would open the circuit and every later answer would be the 503
+// "circuit open" instead (e2e/routing tests that behaviour).
+func withoutBreakers(yaml string) string {
+	if yaml == "" {
+		yaml = testgateway.DefaultConfig
+	}
+	return yaml + "\nbreaker: {disabled: true}\n"
+}

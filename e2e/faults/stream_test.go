@@ -70,7 +70,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 // TestStreamCutAfterFirstByte: an upstream that drops the connection
 // mid-stream gives an explicit error event, never a clean-looking end.
 func TestStreamCutAfterFirstByte(t *testing.T) {
-	g := testgateway.Start(t, "")
+	g := testgateway.Start(t, withoutBreakers(""))
 	for _, cut := range []int{2, 3, 5} {
 		for _, rt := range routes {
 			t.Run(fmt.Sprintf("%s/cut=%d", rt, cut), func(t *testing.T) {
@@ -121,14 +121,14 @@ func (u *rawUpstream) set(h func(w http.ResponseWriter, r *http.Request, anthrop
 }
 
 func (u *rawUpstream) gateway(t *testing.T) *testgateway.Gateway {
-	return testgateway.Start(t, `
+	return testgateway.Start(t, withoutBreakers(`
 providers:
   oai: {type: openai, base_url: "`+u.URL+`/v1", api_key: "`+testgateway.OpenAIKey+`"}
   ant: {type: anthropic, base_url: "`+u.URL+`", api_key: "`+testgateway.AnthropicKey+`"}
 models:
   gpt:    {provider: oai, model: gpt-4o-mini}
   claude: {provider: ant, model: claude-sonnet-4-5}
-`)
+`))
 }
 
 // hijackClose drops the connection without ending the response.

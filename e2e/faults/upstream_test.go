@@ -158,7 +158,7 @@ func TestUpstream429(t *testing.T) {
 // TestUpstream5xx maps upstream failures by kind: a server error is a 502,
 // unavailable or overloaded (Anthropic's 529) a 503.
 func TestUpstream5xx(t *testing.T) {
-	g := testgateway.Start(t, "")
+	g := testgateway.Start(t, withoutBreakers(""))
 	cases := []struct {
 		upstream, want   int
 		oaiType, antType string
@@ -186,7 +186,7 @@ func TestUpstream5xx(t *testing.T) {
 // provider key reaches the caller with the key masked, whatever the status
 // and path.
 func TestUpstreamErrorKeyMasked(t *testing.T) {
-	g := testgateway.Start(t, "")
+	g := testgateway.Start(t, withoutBreakers(""))
 	for _, status := range []int{400, 401, 429, 500} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			forEachRoute(t, g, func(t *testing.T, rt route, up *testupstream.Server, stream bool) {

@@ -25,19 +25,38 @@ import (
 
 // App is a configured gateway.
 type App struct {
-	cfg     *config.Config
-	handler http.Handler
-	logger  *slog.Logger
+	cfg       *config.Config
+	handler   http.Handler
+	logger    *slog.Logger
+	router    *router.Router
+	providers map[string]llm.Provider
 }
 
+// Option adjusts how New builds the gateway (tests inject a clock).
+type Option func(*options)
+
+type options struct {
+	clock router.Clock
+	rand  func() float64
+}
+
+// WithClock makes the router use c for breaker cooldowns, latency and
+// retry backoff.
+func WithClock(c router.Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithRand makes the router draw jitter and exploration from f.
+func WithRand(f func() float64) Option { return func(o *options) { o.rand = f } }
+
 // New builds the gateway from a validated config.
-func New(ctx context.Context, cfg *config.Config, version string, logger *slog.Logger) (*App, error) {
-	cat := catalog.New(catalog.Embedded(), overrides(cfg.ModelInfo))
-	providers, err := provider.Build(cfg.Providers, cat)
+func New(ctx context.Context, cfg *config.Config, version string, logger *slog.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cat, providers, rt, err := build(cfg, logger, o)
 	if err != nil {
 		return nil, err
 	}
-	rt := router.New(cfg.Models, providers)
 	srv := server.New(server.Options{
 		Router:       rt,
 		Tokens:       tokens.New(),
@@ -46,8 +65,59 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		ModelIDs:     modelIDs(ctx, rt, cfg, providers, cat, logger),
 	})
-	return &App{cfg: cfg, handler: srv, logger: logger}, nil
+	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers}, nil
 }
+
+// Check builds everything a config describes without serving or calling
+// any upstream, so `tidegate lint` reports what New would refuse (such as
+// a routing condition that does not compile).
+func Check(cfg *config.Config) error {
+	_, providers, _, err := build(cfg, slog.New(slog.DiscardHandler), options{})
+	closeIdle(providers)
+	return err
+}
+
+func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog, map[string]llm.Provider, *router.Router, error) {
+	cat := catalog.New(catalog.Embedded(), overrides(cfg.ModelInfo))
+	providers, err := provider.Build(cfg.Providers, cat)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rt, err := router.New(router.Options{
+		Config:           cfg,
+		Providers:        providers,
+		Catalog:          cat,
+		CompileCondition: compileCondition,
+		Clock:            o.clock,
+		Rand:             o.rand,
+		Logger:           logger,
+	})
+	if err != nil {
+		return nil, providers, nil, fmt.Errorf("invalid config:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	return cat, providers, rt, nil
+}
+
+// compileCondition is the stand-in until CEL conditions are wired.
+func compileCondition(string) (router.Condition, error) {
+	return nil, errors.New("conditional routing needs CEL (not yet wired)")
+}
+
+// Close releases the providers' idle upstream connections.
+func (a *App) Close() { closeIdle(a.providers) }
+
+func closeIdle(providers map[string]llm.Provider) {
+	for _, p := range providers {
+		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+}
+
+// RunBackground runs the gateway's background work — the providers'
+// active health checks — until ctx ends, and returns once it has stopped.
+// Serve runs it; tests that serve Handler themselves may run it too.
+func (a *App) RunBackground(ctx context.Context) { a.router.RunHealthChecks(ctx) }
 
 // Handler serves the gateway's routes.
 func (a *App) Handler() http.Handler { return a.handler }
@@ -64,6 +134,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelDebug),
 	}
+	bctx, stopBackground := context.WithCancel(ctx)
+	background := make(chan struct{})
+	go func() {
+		defer close(background)
+		a.RunBackground(bctx)
+	}()
+	defer func() {
+		stopBackground()
+		<-background
+		a.Close()
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -85,12 +166,37 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// overrides turns model_info into catalogue entries. A field left unset
+// keeps the embedded entry of the same name, so `gpt-4o: {input_price: 2}`
+// changes only the price.
 func overrides(m map[string]config.ModelInfo) []catalog.Entry {
+	embedded := catalog.New(catalog.Embedded())
 	var out []catalog.Entry
 	for name, mi := range m {
-		info := llm.ModelInfo{ContextWindow: mi.ContextWindow, MaxOutput: mi.MaxOutput}
+		info, _ := embedded.Exact(name)
+		if mi.ContextWindow != 0 {
+			info.ContextWindow = mi.ContextWindow
+		}
+		if mi.MaxOutput != 0 {
+			info.MaxOutput = mi.MaxOutput
+		}
 		if mi.Reasoning != nil {
 			info.Reasoning = *mi.Reasoning
+		}
+		if mi.InputPrice != nil || mi.OutputPrice != nil || mi.CacheReadPrice != nil || mi.CacheWritePrice != nil {
+			var p llm.Price
+			if info.Price != nil {
+				p = *info.Price
+			}
+			for _, f := range []struct {
+				dst *float64
+				src *float64
+			}{{&p.Input, mi.InputPrice}, {&p.Output, mi.OutputPrice}, {&p.CacheRead, mi.CacheReadPrice}, {&p.CacheWrite, mi.CacheWritePrice}} {
+				if f.src != nil {
+					*f.dst = *f.src
+				}
+			}
+			info.Price = &p
 		}
 		out = append(out, catalog.Entry{Name: name, Info: info})
 	}

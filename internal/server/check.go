@@ -74,6 +74,7 @@ type env struct {
 	model        string
 	stream       bool
 	includeUsage bool
+	maxTokens    int // max_tokens or max_completion_tokens; 0 when unset
 }
 
 // envelope reads and type-checks the routing fields without decoding the
@@ -85,6 +86,7 @@ func envelope(body []byte, op llm.Operation) (env, *llm.Error) {
 		content = "prompt"
 	}
 	var model, stream, opts, msgs gjson.Result
+	maxTokens := 0
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
@@ -93,6 +95,10 @@ func envelope(body []byte, op llm.Operation) (env, *llm.Error) {
 			stream = v
 		case "stream_options":
 			opts = v
+		case "max_tokens", "max_completion_tokens":
+			if v.Type == gjson.Number && v.Num > 0 && maxTokens == 0 {
+				maxTokens = int(min(v.Num, 1<<31))
+			}
 		case content:
 			msgs = v
 		}
@@ -111,5 +117,5 @@ func envelope(body []byte, op llm.Operation) (env, *llm.Error) {
 		return env{}, &llm.Error{Kind: llm.KindInvalidRequest, Param: content, Message: content + " must be an array"}
 	}
 	includeUsage := opts.IsObject() && opts.Get("include_usage").Type == gjson.True
-	return env{model: model.Str, stream: stream.Type == gjson.True, includeUsage: includeUsage}, nil
+	return env{model: model.Str, stream: stream.Type == gjson.True, includeUsage: includeUsage, maxTokens: maxTokens}, nil
 }

@@ -51,4 +51,15 @@ func TestEnvelope(t *testing.T) {
 	if err != nil || e.model != "m" || !e.stream || !e.includeUsage {
 		t.Fatalf("%+v %v", e, err)
 	}
+	for body, want := range map[string]int{
+		`{"model":"m","messages":[],"max_tokens":512}`:           512,
+		`{"model":"m","messages":[],"max_completion_tokens":64}`: 64,
+		`{"model":"m","messages":[],"max_tokens":"lots"}`:        0,
+		`{"model":"m","messages":[],"max_tokens":-3}`:            0,
+		`{"model":"m","messages":[]}`:                            0,
+	} {
+		if e, err := envelope([]byte(body), llm.OpChat); err != nil || e.maxTokens != want {
+			t.Errorf("%s: max tokens %d, want %d (%v)", body, e.maxTokens, want, err)
+		}
+	}
 }

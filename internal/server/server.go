@@ -7,6 +7,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,7 @@ func New(opt Options) *Server {
 	s.mux.HandleFunc("GET /v1/models", s.models)
 	s.mux.HandleFunc("GET /v1/models/{id...}", s.model)
 	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.HandleFunc("GET /health/ready", s.ready)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
@@ -86,14 +88,16 @@ func (s *Server) generate(c *caller, op llm.Operation) http.HandlerFunc {
 			s.writeError(w, c, bad)
 			return
 		}
-		route, ok := s.opt.Router.Resolve(env.model)
-		if !ok {
-			s.writeError(w, c, unknownModel(env.model))
+		in := &router.Input{Model: env.model, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
+			Stream: env.stream, EstimatedTokens: router.EstimateTokens(body), MaxTokens: env.maxTokens}
+		route, err := s.opt.Router.Route(in)
+		if err != nil {
+			s.writeError(w, c, err)
 			return
 		}
 		src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
 		req := llm.NewLazyRequest(op, env.model, env.stream, env.includeUsage, src, c.decodeInto(body))
-		res, err := s.opt.Router.Chat(r.Context(), route, req)
+		res, err := s.opt.Router.Chat(r.Context(), route, req, in)
 		if err != nil {
 			s.writeError(w, c, err)
 			return
@@ -187,16 +191,17 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, c, bad)
 		return
 	}
-	route, ok := s.opt.Router.Resolve(env.model)
-	if !ok {
-		s.writeError(w, c, unknownModel(env.model))
+	in := &router.Input{Model: env.model, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
+		EstimatedTokens: router.EstimateTokens(body), MaxTokens: env.maxTokens}
+	route, err := s.opt.Router.Route(in)
+	if err != nil {
+		s.writeError(w, c, err)
 		return
 	}
 	src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
 	req := llm.NewLazyRequest(llm.OpChat, env.model, false, false, src, c.decodeInto(body))
 	target := route.Targets[0]
 	var n int
-	var err error
 	if tc, ok := target.Provider.(llm.TokenCounter); ok {
 		req.Model = target.Model
 		n, err = tc.CountTokens(r.Context(), req)
@@ -224,9 +229,11 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Param: "model", Message: "you must provide a model parameter (a string)"})
 		return
 	}
-	route, ok := s.opt.Router.Resolve(model.Str)
-	if !ok {
-		s.writeError(w, c, unknownModel(model.Str))
+	in := &router.Input{Model: model.Str, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
+		EstimatedTokens: router.EstimateTokens(body)}
+	route, err := s.opt.Router.Route(in)
+	if err != nil {
+		s.writeError(w, c, err)
 		return
 	}
 	req, err := openai.DecodeEmbedRequest(body)
@@ -235,13 +242,15 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Source = llm.Source{Dialect: llm.DialectOpenAI, Body: body, Header: r.Header}
-	resp, target, err := s.opt.Router.Embed(r.Context(), route, req)
+	res, err := s.opt.Router.Embed(r.Context(), route, req, in)
 	if err != nil {
 		s.writeError(w, c, err)
 		return
 	}
+	resp, target := res.Response, res.Target
 	w.Header().Set("x-tidegate-provider", target.Provider.Name())
 	w.Header().Set("x-tidegate-model", target.Model)
+	w.Header().Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
 	w.Header().Set("Content-Type", "application/json")
 	if resp.Raw != nil && resp.RawDialect == llm.DialectOpenAI {
 		_, _ = w.Write(resp.Raw)
@@ -261,17 +270,48 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, ok := s.opt.Router.Resolve(id); !ok {
-		s.writeError(w, openAIChat, unknownModel(id))
+		s.writeError(w, openAIChat, router.UnknownModel(id))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openai.EncodeModel(id, s.started.Unix(), "tidegate"))
 }
 
+// health is the cheap liveness answer; with ?deep=1 it adds every
+// target's breaker state, last error and latency (always 200).
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if deep := r.URL.Query().Get("deep"); deep != "" && deep != "0" && deep != "false" {
+		s.deepHealth(w, false)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"status":"healthy","version":%q,"uptime_seconds":%d}`, s.opt.Version, int64(s.opt.Now().Sub(s.started).Seconds()))
+	fmt.Fprintf(w, `{"status":"healthy","version":%q,"uptime_seconds":%d}`, s.opt.Version, s.uptime())
 }
+
+// ready is the readiness answer: the deep report, with 503 while some
+// model has no target that can take a request.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) { s.deepHealth(w, true) }
+
+func (s *Server) deepHealth(w http.ResponseWriter, readiness bool) {
+	report := struct {
+		router.Health
+		Version string `json:"version"`
+		Uptime  int64  `json:"uptime_seconds"`
+	}{s.opt.Router.Health(), s.opt.Version, s.uptime()}
+	body, err := json.Marshal(report)
+	if err != nil {
+		s.writeError(w, openAIChat, &llm.Error{Kind: llm.KindInternal, Message: "cannot encode the health report", Err: err})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if readiness && len(report.Unavailable) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_, _ = w.Write(body)
+}
+
+func (s *Server) uptime() int64 { return int64(s.opt.Now().Sub(s.started).Seconds()) }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	c := openAIChat
@@ -329,11 +369,6 @@ func readAll(r io.Reader, size int) ([]byte, error) {
 
 func tooLarge(limit int64) *llm.Error {
 	return &llm.Error{Kind: llm.KindTooLarge, Message: fmt.Sprintf("request body exceeds the %d byte limit", limit)}
-}
-
-func unknownModel(name string) *llm.Error {
-	return &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found",
-		Message: fmt.Sprintf("model %q is not served by this gateway; GET /v1/models lists the models", name)}
 }
 
 // writeError renders err in the caller's dialect with its status.
