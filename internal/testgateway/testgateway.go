@@ -54,6 +54,14 @@ type Gateway struct {
 // Everything is closed when the test ends.
 func Start(t testing.TB, yaml string) *Gateway {
 	t.Helper()
+	return StartWith(t, yaml)
+}
+
+// StartWith is Start with app options (a fake clock for the router, …).
+// The gateway's background work (active health checks) runs until the
+// test ends.
+func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
+	t.Helper()
 	if yaml == "" {
 		yaml = DefaultConfig
 	}
@@ -71,12 +79,23 @@ func Start(t testing.TB, yaml string) *Gateway {
 		t.Fatalf("config: %v", err)
 	}
 	g.Config = cfg
-	a, err := app.New(context.Background(), cfg, "test", slog.New(slog.DiscardHandler))
+	a, err := app.New(context.Background(), cfg, "test", slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.RunBackground(ctx)
+	}()
 	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+		a.Close()
+	})
 	g.URL = srv.URL
 	return g
 }

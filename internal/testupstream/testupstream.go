@@ -41,6 +41,7 @@ type Reply struct {
 
 	InvalidJSON bool          // non-stream body that is not JSON
 	CutAfter    int           // stream: drop the connection after this many events
+	CutAtStart  bool          // stream: drop the connection right after the 200 headers
 	Hang        bool          // stream: after the first events, wait until the client goes away
 	Delay       time.Duration // before answering
 	EventDelay  time.Duration // between stream events
@@ -74,6 +75,7 @@ type Server struct {
 	*httptest.Server
 	mu        sync.Mutex
 	reply     Reply
+	script    []Reply // answers to the next POST requests, in order, before reply
 	requests  []Recorded
 	cancelled int
 	dialect   string
@@ -92,6 +94,28 @@ func (s *Server) Set(r Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reply = r
+}
+
+// Script queues one answer per coming POST request, in order; once they
+// are used up, the answer given to Set applies again. GET requests (model
+// lists, health probes) always get the Set answer.
+func (s *Server) Script(replies ...Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.script = append([]Reply(nil), replies...)
+}
+
+// Posts counts the POST requests received (generations, embeddings).
+func (s *Server) Posts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Method == http.MethodPost {
+			n++
+		}
+	}
+	return n
 }
 
 // Requests returns what was received so far.
@@ -123,6 +147,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, Recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
 	rep := s.reply
+	if r.Method == http.MethodPost && len(s.script) > 0 {
+		rep, s.script = s.script[0], s.script[1:]
+	}
 	s.mu.Unlock()
 
 	if rep.Delay > 0 {
@@ -185,6 +212,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeJSON(w, ollamaChat(rep, model, true))
 		}
+	case r.Method == http.MethodGet && strings.HasSuffix(p, "/models"):
+		writeJSON(w, map[string]any{"object": "list", "data": []any{map[string]any{"id": "fake-model", "object": "model"}}})
 	case p == "/api/tags":
 		var models []map[string]any
 		for _, m := range rep.Models {
@@ -263,7 +292,12 @@ type eventWriter struct {
 func (s *Server) startStream(w http.ResponseWriter, r *http.Request, rep Reply, contentType string) *eventWriter {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
-	return &eventWriter{w: w, r: r, rep: rep, s: s}
+	e := &eventWriter{w: w, r: r, rep: rep, s: s}
+	if rep.CutAtStart {
+		w.(http.Flusher).Flush()
+		e.cut()
+	}
+	return e
 }
 
 // write sends one event; false means stop (cut, or client gone).
