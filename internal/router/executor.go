@@ -161,7 +161,7 @@ func (r *Router) run(ctx context.Context, route *Route, in *Input, c call) (*Tar
 			lastErr = err
 			out := classify(ctx, err, t, route)
 			if out.counts() {
-				t.state.breaker.failure(now, err.Error())
+				t.state.breaker.failure(r.clock.Now(), err.Error()) // the cooldown starts now, not when the attempt did
 			} else {
 				t.state.breaker.release(probe)
 			}
