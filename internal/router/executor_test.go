@@ -437,3 +437,12 @@ func health(h *harness, id string) TargetHealth {
 	}
 	return TargetHealth{}
 }
+
+func TestCooldownStartsWhenTheFailureEnds(t *testing.T) {
+	h := newHarness(t, "breaker: {failures: 1, cooldown: 30s}\nmodels:\n  m: {provider: a, model: ma}\n")
+	h.p["a"].set(reply{err: upstream(504), took: 40 * time.Second}) // a slow failure
+	h.chat(t, "m", false)
+	if s := health(h, "a/ma"); s.State != "open" || s.Available {
+		t.Fatalf("a failure that took longer than the cooldown must still open the circuit: %+v", s)
+	}
+}
