@@ -4,8 +4,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/catalog"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/llm"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -58,5 +64,28 @@ func TestMaskRemovesKey(t *testing.T) {
 	got := string(b.mask([]byte(`{"error":"bad key sk-secret-12345"}`)))
 	if got != `{"error":"bad key [REDACTED]"}` {
 		t.Fatalf("got %s", got)
+	}
+}
+
+// TestPostKeepsUpstreamStatus: the caller sees 502/503 for an upstream 5xx,
+// but UpstreamStatus keeps the real one for the router's retry decisions.
+func TestPostKeepsUpstreamStatus(t *testing.T) {
+	for _, c := range []struct{ upstream, status int }{{500, 0}, {503, 0}, {429, 429}, {400, 400}, {401, 502}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(c.upstream)
+			io.WriteString(w, `{"error":{"message":"nope","type":"x"}}`)
+		}))
+		p := NewOpenAI("oai", config.Provider{BaseURL: srv.URL}, catalog.New())
+		_, err := p.post(t.Context(), "/chat/completions", []byte(`{}`), http.Header{}, openai.DecodeError)
+		srv.Close()
+		p.CloseIdleConnections()
+		var e *llm.Error
+		if !errors.As(err, &e) || e.UpstreamStatus != c.upstream || e.Status != c.status {
+			t.Errorf("%d: got %+v", c.upstream, err)
+		}
+		if c.upstream != 401 && e.RetryAfter != 2*time.Second {
+			t.Errorf("%d: retry after %s", c.upstream, e.RetryAfter)
+		}
 	}
 }
