@@ -17,6 +17,7 @@ import (
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/policy"
 	"github.com/tidegate/tidegate/internal/provider"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/server"
@@ -83,14 +84,34 @@ func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rt, err := router.New(router.Options{
-		Config:           cfg,
-		Providers:        providers,
-		Catalog:          cat,
-		CompileCondition: compileCondition,
-		Clock:            o.clock,
-		Rand:             o.rand,
-		Logger:           logger,
+	comp, err := policy.NewCompiler()
+	if err != nil {
+		return nil, providers, nil, err
+	}
+	engine, err := policy.NewEngine(comp, policyRules(cfg.Policies), func(name string) bool {
+		_, ok := cfg.Targets[name]
+		return ok
+	})
+	if err != nil {
+		return nil, providers, nil, err
+	}
+	var rt *router.Router // the policy step routes to the router's named targets
+	policies := policy.NewRouter(engine, func(name string) (*router.Route, bool) { return rt.NamedTarget(name) }, logger)
+	rt, err = router.New(router.Options{
+		Config:    cfg,
+		Providers: providers,
+		Catalog:   cat,
+		CompileCondition: func(expr string) (router.Condition, error) {
+			e, err := comp.Compile(expr)
+			if err != nil {
+				return nil, err
+			}
+			return policy.Condition{Expr: e}, nil
+		},
+		Policy: policies,
+		Clock:  o.clock,
+		Rand:   o.rand,
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, providers, nil, fmt.Errorf("invalid config:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
@@ -98,9 +119,12 @@ func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog
 	return cat, providers, rt, nil
 }
 
-// compileCondition is the stand-in until CEL conditions are wired.
-func compileCondition(string) (router.Condition, error) {
-	return nil, errors.New("conditional routing needs CEL (not yet wired)")
+func policyRules(ps []config.Policy) []policy.Rule {
+	out := make([]policy.Rule, len(ps))
+	for i, p := range ps {
+		out[i] = policy.Rule{When: p.When, Target: p.Target, Deny: p.Deny, AllowTargets: p.AllowTargets}
+	}
+	return out
 }
 
 // Close releases the providers' idle upstream connections.

@@ -31,6 +31,9 @@ type Config struct {
 	Aliases map[string]string `yaml:"aliases"`
 	// Targets are named targets that models (and policies) refer to.
 	Targets map[string]Target `yaml:"targets"`
+	// Policies are ordered CEL rules that route to a named target, deny,
+	// or let the caller pick a target with x-tidegate-target.
+	Policies []Policy `yaml:"policies"`
 	// Retry and Breaker are the defaults of every target.
 	Retry   Retry   `yaml:"retry"`
 	Breaker Breaker `yaml:"breaker"`

@@ -440,3 +440,13 @@ func (c *Config) modelExists(name string) bool {
 	}
 	return false
 }
+
+// Policy is one `policies:` rule: when When (CEL) matches, exactly one of
+// Target, Deny or AllowTargets applies. The rules are compiled, and their
+// target names checked, when the gateway is built.
+type Policy struct {
+	When         string   `yaml:"when"`
+	Target       string   `yaml:"target"`
+	Deny         string   `yaml:"deny"`
+	AllowTargets []string `yaml:"allow_targets"`
+}

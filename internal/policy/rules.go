@@ -9,10 +9,10 @@ import (
 // applies — route to Target, Deny with a message, or let the caller pick one
 // of AllowTargets with the x-tidegate-target header.
 type Rule struct {
-	When         string   `yaml:"when"`
-	Target       string   `yaml:"target"`
-	Deny         string   `yaml:"deny"`
-	AllowTargets []string `yaml:"allow_targets"`
+	When         string
+	Target       string
+	Deny         string
+	AllowTargets []string
 }
 
 // Engine evaluates rules in order; the first match decides.

@@ -181,6 +181,11 @@ func New(opt Options) (*Router, error) {
 				if m.Provider != "" {
 					path = "models." + name
 				}
+				var fe fieldError
+				if errors.As(err, &fe) {
+					path += "." + fe.field
+					err = fe.err
+				}
 				errs = append(errs, path+": "+err.Error())
 				continue
 			}
@@ -257,7 +262,7 @@ func (r *Router) target(cfg *config.Config, ct config.Target, opt Options) (Targ
 		}
 		c, err := opt.CompileCondition(eff.When)
 		if err != nil {
-			return Target{}, fmt.Errorf("when: %w", err)
+			return Target{}, fieldError{"when", err}
 		}
 		t.When = c
 	}
@@ -381,3 +386,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// fieldError names the field of a target entry that is wrong, so the load
+// error can give its full path.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e fieldError) Error() string { return e.field + ": " + e.err.Error() }
+func (e fieldError) Unwrap() error { return e.err }

@@ -134,7 +134,7 @@ models:
 		t.Fatal(err)
 	}
 	_, err = New(Options{Config: cfg, Providers: map[string]llm.Provider{"a": &fakeProvider{name: "a"}}, CompileCondition: fakeCompiler})
-	if err == nil || !strings.Contains(err.Error(), "models.m.targets[0]: when: ") {
+	if err == nil || !strings.Contains(err.Error(), "models.m.targets[0].when: ") {
 		t.Fatalf("want a path to the bad condition, got %v", err)
 	}
 	_, err = New(Options{Config: cfg, Providers: map[string]llm.Provider{"a": &fakeProvider{name: "a"}}})

@@ -99,3 +99,14 @@ func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
 	g.URL = srv.URL
 	return g
 }
+
+// Check validates yaml the way `tidegate lint` does (placeholders become
+// closed local URLs), returning the load error, if any.
+func Check(yaml string) error {
+	yaml = strings.NewReplacer("{{openai}}", "http://127.0.0.1:9", "{{anthropic}}", "http://127.0.0.1:9", "{{ollama}}", "http://127.0.0.1:9").Replace(yaml)
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	return app.Check(cfg)
+}
