@@ -1,0 +1,166 @@
+// Package store keeps tidegate's durable state — virtual keys, users,
+// teams and the usage log — in embedded SQLite (the single-node default)
+// or PostgreSQL (shared by replicas). Both implement Store; migrations are
+// versioned and applied at Open.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a key, user or team does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned for a duplicate id or name.
+var ErrConflict = errors.New("conflict")
+
+// Budget periods.
+const (
+	PeriodTotal   = "total"
+	PeriodDaily   = "daily"
+	PeriodMonthly = "monthly"
+)
+
+// Limits are shared by keys, users and teams. Zero means no limit.
+type Limits struct {
+	RPM          int64   `json:"rpm,omitempty"` // requests per minute
+	RPH          int64   `json:"rph,omitempty"` // requests per hour
+	TPM          int64   `json:"tpm,omitempty"` // tokens per minute
+	TPH          int64   `json:"tph,omitempty"` // tokens per hour
+	BudgetUSD    float64 `json:"budget_usd,omitempty"`
+	BudgetPeriod string  `json:"budget_period,omitempty"` // total (default), daily, monthly
+}
+
+// Key is a virtual key. The secret itself is never stored: Hash is the hex
+// SHA-256 of the secret, Prefix its first characters for display.
+type Key struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Prefix   string            `json:"prefix"`
+	Hash     string            `json:"-"`
+	UserID   string            `json:"user_id,omitempty"`
+	TeamID   string            `json:"team_id,omitempty"`
+	Models   []string          `json:"models,omitempty"` // public names, wildcards allowed; empty = all
+	Limits                     // inline
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// PrevHash stays valid until PrevUntil after a rotation with grace.
+	PrevHash  string     `json:"-"`
+	PrevUntil *time.Time `json:"prev_valid_until,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// User owns keys and may belong to a team.
+type User struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	TeamID    string            `json:"team_id,omitempty"`
+	Models    []string          `json:"models,omitempty"`
+	Limits                      // inline
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Team groups users and keys.
+type Team struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Models    []string          `json:"models,omitempty"`
+	Limits                      // inline
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Usage is one request's record in the usage log.
+type Usage struct {
+	Time             time.Time `json:"time"`
+	RequestID        string    `json:"request_id"`
+	KeyID            string    `json:"key_id,omitempty"`
+	UserID           string    `json:"user_id,omitempty"`
+	TeamID           string    `json:"team_id,omitempty"`
+	Model            string    `json:"model"`                    // public name
+	Provider         string    `json:"provider,omitempty"`       // empty when refused before routing
+	UpstreamModel    string    `json:"upstream_model,omitempty"` //
+	InputTokens      int64     `json:"input_tokens"`
+	OutputTokens     int64     `json:"output_tokens"`
+	CacheReadTokens  int64     `json:"cache_read_tokens"`
+	CacheWriteTokens int64     `json:"cache_write_tokens"`
+	CostUSD          float64   `json:"cost_usd"`
+	LatencyMS        int64     `json:"latency_ms"`
+	Status           int       `json:"status"`
+	// Refused: the gateway answered without reaching a provider (auth,
+	// limits, budget, policy).
+	Refused bool   `json:"refused"`
+	Error   string `json:"error,omitempty"`
+}
+
+// UsageRow is one group of an aggregate.
+type UsageRow struct {
+	Group        string  `json:"group"`          // key id, user id, team id, model, or day (YYYY-MM-DD)
+	Name         string  `json:"name,omitempty"` // the key's, user's or team's name
+	Requests     int64   `json:"requests"`       // requests that reached a provider
+	Refused      int64   `json:"refused"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+}
+
+// LogFilter selects usage records, newest first.
+type LogFilter struct {
+	KeyID  string
+	Model  string
+	Status int
+	Since  time.Time
+	Until  time.Time
+	Limit  int   // default 100, at most 1000
+	Before int64 // cursor: the Seq of the last record of the previous page
+}
+
+// LogEntry is a usage record with its position for paging.
+type LogEntry struct {
+	Seq int64 `json:"seq"`
+	Usage
+}
+
+// Store is the durable state. Implementations are safe for concurrent use.
+type Store interface {
+	CreateKey(ctx context.Context, k *Key) error
+	GetKey(ctx context.Context, id string) (*Key, error)
+	// KeyByHash finds the key whose Hash, or whose PrevHash while PrevUntil
+	// is in the future, equals hash.
+	KeyByHash(ctx context.Context, hash string, now time.Time) (*Key, error)
+	ListKeys(ctx context.Context) ([]Key, error)
+	UpdateKey(ctx context.Context, k *Key) error
+	DeleteKey(ctx context.Context, id string) error
+
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	UpdateUser(ctx context.Context, u *User) error
+	DeleteUser(ctx context.Context, id string) error
+
+	CreateTeam(ctx context.Context, t *Team) error
+	GetTeam(ctx context.Context, id string) (*Team, error)
+	ListTeams(ctx context.Context) ([]Team, error)
+	UpdateTeam(ctx context.Context, t *Team) error
+	DeleteTeam(ctx context.Context, id string) error
+
+	// InsertUsage appends records in one transaction.
+	InsertUsage(ctx context.Context, records []Usage) error
+	// UsageSummary aggregates records with Time in [since, until) by
+	// groupBy: "key", "user", "team", "model" or "day".
+	UsageSummary(ctx context.Context, groupBy string, since, until time.Time) ([]UsageRow, error)
+	// Logs pages through records, newest first.
+	Logs(ctx context.Context, f LogFilter) ([]LogEntry, error)
+	// Spend sums CostUSD of records of one key, user or team (scope "key",
+	// "user", "team") since a time; used to seed budget counters.
+	Spend(ctx context.Context, scope, id string, since time.Time) (float64, error)
+
+	Close() error
+}
