@@ -24,7 +24,8 @@ func (c Condition) Match(in *router.Input) (bool, error) {
 // VarsOf maps the router's cheap request view to expression variables.
 func VarsOf(in *router.Input) Vars {
 	return Vars{Model: in.Model, Path: in.Path, Dialect: string(in.Dialect), Header: in.Header,
-		Stream: in.Stream, Tokens: in.EstimatedTokens, MaxTokens: in.MaxTokens}
+		Stream: in.Stream, Tokens: in.EstimatedTokens, MaxTokens: in.MaxTokens,
+		Key: in.Key, User: in.User, Team: in.Team}
 }
 
 // Router applies the policy rules to each request's route. It implements

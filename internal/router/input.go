@@ -22,6 +22,9 @@ type Input struct {
 	EstimatedTokens int
 	// MaxTokens is max_tokens / max_completion_tokens; 0 when unset.
 	MaxTokens int
+	// Key, User and Team describe the authenticated caller (id, name,
+	// metadata…) for policies; nil without client authentication.
+	Key, User, Team map[string]any
 }
 
 // EstimateTokens guesses a prompt's token count from its JSON size (about
