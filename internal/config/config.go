@@ -21,8 +21,22 @@ import (
 // Config is the whole gateway configuration.
 type Config struct {
 	Listen string `yaml:"listen"`
-	// Auth is "none" or empty (unset). Unset is only allowed on loopback.
-	Auth      string              `yaml:"auth"`
+	// Auth is "keys" (virtual keys required), "none", or empty (unset:
+	// none, only allowed on loopback).
+	Auth string `yaml:"auth"`
+	// Store is sqlite://path, sqlite:///abs/path or postgres://…; with auth
+	// keys it defaults to sqlite://tidegate.db.
+	Store string `yaml:"store"`
+	// Redis (redis://…) shares counters between replicas; without it they
+	// live in memory.
+	Redis string `yaml:"redis"`
+	// Counters tune rate limits and budgets.
+	Counters Counters `yaml:"counters"`
+	// Pricing overrides model prices, USD per million tokens, keyed by
+	// upstream model (a trailing * matches a prefix).
+	Pricing map[string]Pricing `yaml:"pricing"`
+	// AdminKeys may call /admin/ (besides TIDEGATE_ADMIN_KEY).
+	AdminKeys []AdminKey          `yaml:"admin_keys"`
 	Server    Server              `yaml:"server"`
 	Providers map[string]Provider `yaml:"providers"`
 	Models    map[string]Model    `yaml:"models"`
@@ -81,6 +95,36 @@ type ModelInfo struct {
 	OutputPrice     *float64 `yaml:"output_price"`
 	CacheReadPrice  *float64 `yaml:"cache_read_price"`
 	CacheWritePrice *float64 `yaml:"cache_write_price"`
+}
+
+// Auth modes.
+const (
+	AuthNone = "none"
+	AuthKeys = "keys"
+)
+
+// Counters tune limit enforcement.
+type Counters struct {
+	// FailOpen admits requests when Redis is unreachable (limits are then
+	// not enforced); the default fails closed with a 503.
+	FailOpen bool `yaml:"fail_open"`
+	// Prefix namespaces the Redis keys (default "tidegate:").
+	Prefix string `yaml:"prefix"`
+}
+
+// Pricing is a model's price in USD per million tokens.
+type Pricing struct {
+	Input      float64 `yaml:"input"`
+	Output     float64 `yaml:"output"`
+	CacheRead  float64 `yaml:"cache_read"`
+	CacheWrite float64 `yaml:"cache_write"`
+}
+
+// AdminKey may call the admin API.
+type AdminKey struct {
+	Name  string `yaml:"name"`
+	Key   string `yaml:"key"`
+	Scope string `yaml:"scope"` // read | admin
 }
 
 // Provider types.
@@ -176,6 +220,9 @@ func (c *Config) applyDefaults() {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
+	if c.Auth == AuthKeys && c.Store == "" {
+		c.Store = "sqlite://tidegate.db"
+	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -233,9 +280,32 @@ func (c *Config) Validate() error {
 		add("listen", "%s is not a loopback address and no client authentication is configured; set `auth: none` to serve it openly on purpose", c.Listen)
 	}
 	switch c.Auth {
-	case "", "none":
+	case "", AuthNone, AuthKeys:
 	default:
-		add("auth", "unknown mode %q (supported: none)", c.Auth)
+		add("auth", "unknown mode %q (supported: none, keys)", c.Auth)
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		add("store", "must be sqlite://path, sqlite:///absolute/path or postgres://…, got %q", c.Store)
+	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
+		add("redis", "must be a redis:// or rediss:// URL")
+	}
+	for i, k := range c.AdminKeys {
+		path := fmt.Sprintf("admin_keys[%d]", i)
+		if k.Name == "" {
+			add(path+".name", "required")
+		}
+		if len(k.Key) < 16 {
+			add(path+".key", "must be at least 16 characters")
+		}
+		if k.Scope != "read" && k.Scope != "admin" {
+			add(path+".scope", "must be read or admin")
+		}
+	}
+	for name, p := range c.Pricing {
+		if p.Input < 0 || p.Output < 0 || p.CacheRead < 0 || p.CacheWrite < 0 {
+			add("pricing."+name, "prices must not be negative")
+		}
 	}
 	if c.Server.MaxBodyBytes < 0 {
 		add("server.max_body_bytes", "must be positive")
