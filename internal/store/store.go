@@ -13,7 +13,8 @@ import (
 // ErrNotFound is returned when a key, user or team does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrConflict is returned for a duplicate id or name.
+// ErrConflict is returned for a duplicate id (and, for keys, a duplicate
+// hash). Names need not be unique.
 var ErrConflict = errors.New("conflict")
 
 // Budget periods.
@@ -129,11 +130,24 @@ type LogEntry struct {
 }
 
 // Store is the durable state. Implementations are safe for concurrent use.
+//
+// Times are stored in UTC at microsecond precision. Create* and Update*
+// normalise the record they are given to exactly what Get* reads back:
+// UTC times truncated to the microsecond, nil for empty Models and
+// Metadata. Create* sets CreatedAt (and UpdatedAt to it) when zero and
+// requires an ID (and, for keys, a Hash). Update* replaces every field but
+// CreatedAt, which it reads back, and sets UpdatedAt to now. Errors wrap
+// ErrNotFound and ErrConflict (errors.Is). Deleting a user or team leaves
+// the keys and usage that name it as they are.
+//
+// Lists are never nil, so they encode as [] in JSON. A zero since/until
+// (UsageSummary, LogFilter) leaves that side of the range open.
 type Store interface {
 	CreateKey(ctx context.Context, k *Key) error
 	GetKey(ctx context.Context, id string) (*Key, error)
 	// KeyByHash finds the key whose Hash, or whose PrevHash while PrevUntil
-	// is in the future, equals hash.
+	// is after now, equals hash. Revoked and expired keys are returned too:
+	// the caller decides.
 	KeyByHash(ctx context.Context, hash string, now time.Time) (*Key, error)
 	ListKeys(ctx context.Context) ([]Key, error)
 	UpdateKey(ctx context.Context, k *Key) error
@@ -151,7 +165,8 @@ type Store interface {
 	UpdateTeam(ctx context.Context, t *Team) error
 	DeleteTeam(ctx context.Context, id string) error
 
-	// InsertUsage appends records in one transaction.
+	// InsertUsage appends records in one transaction (all or none); a zero
+	// Time is stored as now. The records are not modified.
 	InsertUsage(ctx context.Context, records []Usage) error
 	// UsageSummary aggregates records with Time in [since, until) by
 	// groupBy: "key", "user", "team", "model" or "day".

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// The two backends differ in driver, DDL types, a few expressions and the
+// bulk insert; everything else (every query, with $N placeholders, which
+// SQLite accepts too) is shared by sqlStore through these interfaces.
+
+// querier runs statements. query calls row once per result row.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args []any, row func(scan func(...any) error) error) error
+}
+
+// db is a backend.
+type db interface {
+	querier
+	// tx runs fn in a transaction, committed when fn returns nil.
+	tx(ctx context.Context, fn func(querier) error) error
+	// insertUsage appends rows (usageArgs) to the usage table atomically.
+	insertUsage(ctx context.Context, rows []Usage) error
+	// migrating runs fn while holding the migration lock, with a db whose
+	// statements run under that lock.
+	migrating(ctx context.Context, fn func(db) error) error
+	dialect() *dialect
+	close() error
+}
+
+// dialect holds what the SQL text of the two backends disagrees on.
+type dialect struct {
+	ddl     *strings.Replacer // {{timestamp}}, {{seq}} in migrations
+	day     string            // UTC day (YYYY-MM-DD) of usage column u.time
+	collate string            // appended to ORDER BY on text: bytewise order on both
+}
+
+var (
+	sqliteDialect = &dialect{
+		// TIMESTAMP columns hold integer microseconds; the driver converts.
+		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMP", "{{seq}}", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+		day: "strftime('%Y-%m-%d', u.time / 1000000, 'unixepoch')",
+	}
+	postgresDialect = &dialect{
+		ddl:     strings.NewReplacer("{{timestamp}}", "TIMESTAMPTZ", "{{seq}}", "BIGSERIAL PRIMARY KEY"),
+		day:     "to_char(u.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+		collate: ` COLLATE "C"`,
+	}
+)
+
+// isUnique reports a unique or primary key violation.
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// --- SQLite (database/sql, modernc.org/sqlite) ---
+
+type sqlConn interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// sqliteQ writes through w and reads through r.
+type sqliteQ struct{ w, r sqlConn }
+
+func (q sqliteQ) exec(ctx context.Context, s string, args ...any) (int64, error) {
+	res, err := q.w.ExecContext(ctx, s, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q sqliteQ) query(ctx context.Context, s string, args []any, row func(func(...any) error) error) error {
+	rows, err := q.r.QueryContext(ctx, s, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+type sqliteDB struct {
+	sqliteQ
+	w, r *sql.DB // r == w for :memory:
+}
+
+func (d *sqliteDB) dialect() *dialect { return sqliteDialect }
+
+func (d *sqliteDB) tx(ctx context.Context, fn func(querier) error) error {
+	return d.sqlTx(ctx, func(tx *sql.Tx) error { return fn(sqliteQ{tx, tx}) })
+}
+
+func (d *sqliteDB) sqlTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (d *sqliteDB) insertUsage(ctx context.Context, rows []Usage) error {
+	return d.sqlTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, insertUsageSQL)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i := range rows {
+			if _, err := st.ExecContext(ctx, usageArgs(&rows[i])...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// migrating needs no lock: each migration runs in a BEGIN IMMEDIATE
+// transaction, which already excludes other processes.
+func (d *sqliteDB) migrating(_ context.Context, fn func(db) error) error { return fn(d) }
+
+func (d *sqliteDB) close() error {
+	err := d.w.Close()
+	if d.r != d.w {
+		err = errors.Join(err, d.r.Close())
+	}
+	return err
+}
+
+// --- PostgreSQL (pgx) ---
+
+// pgConn is satisfied by *pgxpool.Pool, *pgx.Conn and pgx.Tx.
+type pgConn interface {
+	Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, q string, args ...any) (pgx.Rows, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+type pgDB struct {
+	pool *pgxpool.Pool
+	q    pgConn // the pool, or a connection or transaction of it
+}
+
+func (d *pgDB) dialect() *dialect { return postgresDialect }
+
+func (d *pgDB) exec(ctx context.Context, s string, args ...any) (int64, error) {
+	tag, err := d.q.Exec(ctx, s, args...)
+	return tag.RowsAffected(), err
+}
+
+func (d *pgDB) query(ctx context.Context, s string, args []any, row func(func(...any) error) error) error {
+	rows, err := d.q.Query(ctx, s, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (d *pgDB) tx(ctx context.Context, fn func(querier) error) error {
+	return pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error { return fn(&pgDB{pool: d.pool, q: tx}) })
+}
+
+// insertUsage uses COPY: one statement, so all rows or none.
+func (d *pgDB) insertUsage(ctx context.Context, rows []Usage) error {
+	_, err := d.q.CopyFrom(ctx, pgx.Identifier{"usage"}, usageColumns,
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return usageArgs(&rows[i]), nil }))
+	return err
+}
+
+// migrationLock is the pg_advisory_lock key that serialises migrations
+// of replicas starting together ("tidegate" in ASCII).
+const migrationLock = 0x7469646567617465
+
+func (d *pgDB) migrating(ctx context.Context, fn func(db) error) error {
+	c, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if _, err := c.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLock)); err != nil {
+		return err
+	}
+	err = fn(&pgDB{pool: d.pool, q: c.Conn()})
+	// A session lock: released explicitly, or with the connection if that fails.
+	if _, uerr := c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrationLock)); uerr != nil {
+		c.Conn().Close(context.WithoutCancel(ctx))
+	}
+	return err
+}
+
+func (d *pgDB) close() error {
+	d.pool.Close()
+	return nil
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// migrations[v-1] brings the schema to version v. Append only: never edit
+// a released migration. {{timestamp}} and {{seq}} are filled in per dialect;
+// everything else must be valid SQLite and PostgreSQL. Times are UTC with
+// microsecond precision (TIMESTAMPTZ; integer microseconds in SQLite).
+var migrations = []string{
+	// 1: keys, users, teams, usage.
+	`CREATE TABLE keys (
+	id            TEXT PRIMARY KEY,
+	name          TEXT NOT NULL DEFAULT '',
+	prefix        TEXT NOT NULL DEFAULT '',
+	hash          TEXT NOT NULL UNIQUE,
+	prev_hash     TEXT NOT NULL DEFAULT '',
+	prev_until    {{timestamp}},
+	user_id       TEXT NOT NULL DEFAULT '',
+	team_id       TEXT NOT NULL DEFAULT '',
+	models        TEXT NOT NULL DEFAULT '[]',
+	rpm           BIGINT NOT NULL DEFAULT 0,
+	rph           BIGINT NOT NULL DEFAULT 0,
+	tpm           BIGINT NOT NULL DEFAULT 0,
+	tph           BIGINT NOT NULL DEFAULT 0,
+	budget_usd    DOUBLE PRECISION NOT NULL DEFAULT 0,
+	budget_period TEXT NOT NULL DEFAULT '',
+	metadata      TEXT NOT NULL DEFAULT '{}',
+	expires_at    {{timestamp}},
+	revoked_at    {{timestamp}},
+	created_at    {{timestamp}} NOT NULL,
+	updated_at    {{timestamp}} NOT NULL
+);
+CREATE INDEX keys_prev_hash ON keys (prev_hash) WHERE prev_hash <> '';
+CREATE INDEX keys_user_id ON keys (user_id);
+CREATE INDEX keys_team_id ON keys (team_id);
+
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	name          TEXT NOT NULL DEFAULT '',
+	team_id       TEXT NOT NULL DEFAULT '',
+	models        TEXT NOT NULL DEFAULT '[]',
+	rpm           BIGINT NOT NULL DEFAULT 0,
+	rph           BIGINT NOT NULL DEFAULT 0,
+	tpm           BIGINT NOT NULL DEFAULT 0,
+	tph           BIGINT NOT NULL DEFAULT 0,
+	budget_usd    DOUBLE PRECISION NOT NULL DEFAULT 0,
+	budget_period TEXT NOT NULL DEFAULT '',
+	metadata      TEXT NOT NULL DEFAULT '{}',
+	created_at    {{timestamp}} NOT NULL,
+	updated_at    {{timestamp}} NOT NULL
+);
+CREATE INDEX users_team_id ON users (team_id);
+
+CREATE TABLE teams (
+	id            TEXT PRIMARY KEY,
+	name          TEXT NOT NULL DEFAULT '',
+	models        TEXT NOT NULL DEFAULT '[]',
+	rpm           BIGINT NOT NULL DEFAULT 0,
+	rph           BIGINT NOT NULL DEFAULT 0,
+	tpm           BIGINT NOT NULL DEFAULT 0,
+	tph           BIGINT NOT NULL DEFAULT 0,
+	budget_usd    DOUBLE PRECISION NOT NULL DEFAULT 0,
+	budget_period TEXT NOT NULL DEFAULT '',
+	metadata      TEXT NOT NULL DEFAULT '{}',
+	created_at    {{timestamp}} NOT NULL,
+	updated_at    {{timestamp}} NOT NULL
+);
+
+CREATE TABLE usage (
+	seq                {{seq}},
+	time               {{timestamp}} NOT NULL,
+	request_id         TEXT NOT NULL DEFAULT '',
+	key_id             TEXT NOT NULL DEFAULT '',
+	user_id            TEXT NOT NULL DEFAULT '',
+	team_id            TEXT NOT NULL DEFAULT '',
+	model              TEXT NOT NULL DEFAULT '',
+	provider           TEXT NOT NULL DEFAULT '',
+	upstream_model     TEXT NOT NULL DEFAULT '',
+	input_tokens       BIGINT NOT NULL DEFAULT 0,
+	output_tokens      BIGINT NOT NULL DEFAULT 0,
+	cache_read_tokens  BIGINT NOT NULL DEFAULT 0,
+	cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+	cost_usd           DOUBLE PRECISION NOT NULL DEFAULT 0,
+	latency_ms         BIGINT NOT NULL DEFAULT 0,
+	status             INTEGER NOT NULL DEFAULT 0,
+	refused            BOOLEAN NOT NULL DEFAULT FALSE,
+	error              TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX usage_time ON usage (time);
+CREATE INDEX usage_key_time ON usage (key_id, time);
+CREATE INDEX usage_user_time ON usage (user_id, time);
+CREATE INDEX usage_team_time ON usage (team_id, time);
+CREATE INDEX usage_model_time ON usage (model, time);`,
+}
+
+// migrate applies the migrations the database has not seen, each in its
+// own transaction together with its schema_migrations row. Re-running it
+// is a no-op; concurrent runs are serialised by the backend's lock (and,
+// failing that, by the primary key on version).
+func migrate(ctx context.Context, d db) error {
+	err := d.migrating(ctx, func(d db) error {
+		if _, err := d.exec(ctx, d.dialect().ddl.Replace(`CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at {{timestamp}} NOT NULL
+)`)); err != nil {
+			return err
+		}
+		for i, m := range migrations {
+			version := i + 1
+			err := d.tx(ctx, func(q querier) error {
+				var n int64
+				if err := q.query(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = $1", []any{version},
+					func(scan func(...any) error) error { return scan(&n) }); err != nil || n > 0 {
+					return err
+				}
+				if _, err := q.exec(ctx, d.dialect().ddl.Replace(m)); err != nil {
+					return err
+				}
+				_, err := q.exec(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+					version, time.Now().UTC())
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("migration %d: %w", version, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
