@@ -376,30 +376,6 @@ func TestStreamEncoderUsageBeforeFinish(t *testing.T) {
 	}
 }
 
-func TestJSONHelpers(t *testing.T) {
-	s := "a\"b\\c\n\r\t\x01\x1f é\u2028\u2029\xff<>&"
-	got := appendString(nil, s)
-	var back string
-	if err := json.Unmarshal(got, &back); err != nil {
-		t.Fatalf("%s: %v", got, err)
-	}
-	if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
-		t.Errorf("round trip %q, want %q", back, want)
-	}
-	if bytes.ContainsAny(got, "\n\r") {
-		t.Errorf("raw newline in %q", got)
-	}
-	in := " { \"a\" : [ 1 , \"x y\\\" \" ] ,\n\t\"b\":{} } "
-	if got := string(appendCompact(nil, in)); got != `{"a":[1,"x y\" "],"b":{}}` {
-		t.Errorf("compact %s", got)
-	}
-	for in, want := range map[string]bool{`{}`: true, ` {"a":1}`: true, `[]`: false, `{`: false, ``: false, `"{}"`: false} {
-		if isObjectString(in) != want || isObject([]byte(in)) != want {
-			t.Errorf("isObject(%q) != %v", in, want)
-		}
-	}
-}
-
 // Keep allocation in check on the hot path: decoding and re-encoding a
 // Claude-Code-sized request.
 func BenchmarkDecodeEncodeRequest(b *testing.B) {

@@ -555,7 +555,7 @@ func decodeMessage(req *llm.Request, i int, m gjson.Result) error {
 	content.ForEach(func(_, b gjson.Result) bool {
 		j++
 		var p llm.Part
-		p, err = decodeBlock(r, i, j, b)
+		p, err = decodeBlock(r, b, i, j, -1)
 		if err != nil {
 			return false
 		}
@@ -624,12 +624,19 @@ func readBlock(b gjson.Result) blockFields {
 	return f
 }
 
-func decodeBlock(role llm.Role, i, j int, b gjson.Result) (llm.Part, error) {
+// decodeBlock reads content block j of message i or, when k >= 0, block k
+// of that block's own content (a tool_result's). Inside a tool_result, role
+// is llm.RoleTool and only text and image blocks are allowed.
+func decodeBlock(role llm.Role, b gjson.Result, i, j, k int) (llm.Part, error) {
 	at := func(field string) string {
-		if field == "" {
-			return fmt.Sprintf("messages.%d.content.%d", i, j)
+		s := fmt.Sprintf("messages.%d.content.%d", i, j)
+		if k >= 0 {
+			s += fmt.Sprintf(".content.%d", k)
 		}
-		return fmt.Sprintf("messages.%d.content.%d.%s", i, j, field)
+		if field != "" {
+			s += "." + field
+		}
+		return s
 	}
 	if !b.IsObject() {
 		return llm.Part{}, invalid(at(""), "must be an object")
@@ -641,7 +648,11 @@ func decodeBlock(role llm.Role, i, j int, b gjson.Result) (llm.Part, error) {
 	if p.CacheControl, ok = rawObject(f.cache); !ok {
 		return p, invalid(at("cache_control"), "must be an object")
 	}
-	switch f.typ.Str {
+	typ := f.typ.Str
+	if role == llm.RoleTool && typ != "text" && typ != "image" {
+		typ = "" // not translatable inside a tool_result
+	}
+	switch typ {
 	case "text":
 		if f.text.Type != gjson.String {
 			return p, invalid(at("text"), "must be a string")
@@ -689,7 +700,7 @@ func decodeBlock(role llm.Role, i, j int, b gjson.Result) (llm.Part, error) {
 		default:
 			return p, invalid(at("is_error"), "must be a boolean")
 		}
-		if res.Content, err = decodeToolResultContent(f.content, func() string { return at("content") }); err != nil {
+		if res.Content, err = decodeToolResultContent(f.content, i, j); err != nil {
 			return p, err
 		}
 		p.Type, p.ToolResult = llm.PartToolResult, res
@@ -756,9 +767,9 @@ func decodeImage(src gjson.Result, param func() string) (*llm.Image, error) {
 	return nil, invalid(param()+".type", "image source type %q cannot be translated for this model", typ.Str)
 }
 
-// decodeToolResultContent reads a tool_result's content: a string or an
-// array of text and image blocks.
-func decodeToolResultContent(v gjson.Result, param func() string) ([]llm.Part, error) {
+// decodeToolResultContent reads the content of block j of message i, a
+// tool_result: a string or an array of text and image blocks.
+func decodeToolResultContent(v gjson.Result, i, j int) ([]llm.Part, error) {
 	switch {
 	case !v.Exists() || v.Type == gjson.Null:
 		return nil, nil
@@ -768,51 +779,22 @@ func decodeToolResultContent(v gjson.Result, param func() string) ([]llm.Part, e
 		}
 		return []llm.Part{llm.TextPart(v.Str)}, nil
 	case !v.IsArray():
-		return nil, invalid(param(), "must be a string or an array of content blocks")
+		return nil, invalid(fmt.Sprintf("messages.%d.content.%d.content", i, j), "must be a string or an array of content blocks")
 	}
 	var (
 		parts []llm.Part
 		err   error
-		j     = -1
+		k     = -1
 	)
 	v.ForEach(func(_, b gjson.Result) bool {
-		j++
-		at := func() string { return fmt.Sprintf("%s.%d", param(), j) }
-		if !b.IsObject() {
-			err = invalid(at(), "must be an object")
-			return false
-		}
-		f := readBlock(b)
+		k++
 		var p llm.Part
-		var ok bool
-		if p.CacheControl, ok = rawObject(f.cache); !ok {
-			err = invalid(at()+".cache_control", "must be an object")
+		if p, err = decodeBlock(llm.RoleTool, b, i, j, k); err != nil {
 			return false
 		}
-		switch f.typ.Str {
-		case "text":
-			if f.text.Type != gjson.String {
-				err = invalid(at()+".text", "must be a string")
-				return false
-			}
-			if f.text.Str == "" {
-				return true
-			}
-			p.Type, p.Text = llm.PartText, f.text.Str
-		case "image":
-			p.Type = llm.PartImage
-			if p.Image, err = decodeImage(f.source, func() string { return at() + ".source" }); err != nil {
-				return false
-			}
-		default:
-			if f.typ.Type != gjson.String {
-				err = invalid(at()+".type", "field required")
-			} else {
-				err = invalid(at()+".type", "content block type %q cannot be translated for this model (it works only when the upstream is Anthropic)", f.typ.Str)
-			}
-			return false
+		if p.Type != llm.PartText || p.Text != "" {
+			parts = append(parts, p)
 		}
-		parts = append(parts, p)
 		return true
 	})
 	return parts, err

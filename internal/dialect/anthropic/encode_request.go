@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidwall/sjson"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -63,7 +64,7 @@ func EncodeCountTokensRequest(req *llm.Request) ([]byte, error) {
 // symmetry with the other dialects; an Anthropic body needs no stream edit.
 func RewriteRequest(body []byte, model string, stream bool) ([]byte, error) {
 	_ = stream
-	if !isObject(body) {
+	if !jsonw.IsObject(body) {
 		return nil, invalid("", "request body must be a JSON object")
 	}
 	out, err := sjson.SetBytes(body, "model", model)
@@ -146,7 +147,7 @@ func encodeRequest(req *llm.Request, info llm.ModelInfo, count bool) ([]byte, er
 	if rf := req.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case "json_schema":
-			if isObject(rf.Schema) {
+			if jsonw.IsObject(rf.Schema) {
 				schema = rf.Schema
 			} else {
 				instruction = jsonObjectInstruction
@@ -159,10 +160,10 @@ func encodeRequest(req *llm.Request, info llm.ModelInfo, count bool) ([]byte, er
 	b := make([]byte, 0, estimateSize(req, msgs))
 	b = append(b, '{')
 	b = appendKey(b, "model")
-	b = appendString(b, req.Model)
+	b = jsonw.AppendString(b, req.Model)
 	if !count {
 		b = appendKey(b, "max_tokens")
-		b = appendInt(b, maxTokens)
+		b = jsonw.AppendInt(b, maxTokens)
 	}
 	b = appendSystem(b, msgs, instruction)
 	var turns int
@@ -179,7 +180,7 @@ func encodeRequest(req *llm.Request, info llm.ModelInfo, count bool) ([]byte, er
 		case thinkingEnabled:
 			b = appendKey(b, "thinking")
 			b = append(b, `{"type":"enabled","budget_tokens":`...)
-			b = appendInt(b, budget)
+			b = jsonw.AppendInt(b, budget)
 			b = append(b, '}')
 		case thinkingAdaptive:
 			b = appendKey(b, "thinking")
@@ -190,12 +191,12 @@ func encodeRequest(req *llm.Request, info llm.ModelInfo, count bool) ([]byte, er
 			b = append(b, '{')
 			if effort != "" {
 				b = appendKey(b, "effort")
-				b = appendString(b, effort)
+				b = jsonw.AppendString(b, effort)
 			}
 			if schema != nil {
 				b = appendKey(b, "format")
 				b = append(b, `{"type":"json_schema","schema":`...)
-				b = appendCompact(b, schema)
+				b = jsonw.AppendCompact(b, schema)
 				b = append(b, '}')
 			}
 			b = append(b, '}')
@@ -203,24 +204,24 @@ func encodeRequest(req *llm.Request, info llm.ModelInfo, count bool) ([]byte, er
 		if req.User != "" {
 			b = appendKey(b, "metadata")
 			b = append(b, `{"user_id":`...)
-			b = appendString(b, req.User)
+			b = jsonw.AppendString(b, req.User)
 			b = append(b, '}')
 		}
 		b = appendStops(b, req.Stop)
 		if mode == thinkingOff {
 			if t := req.Temperature; t != nil {
 				b = appendKey(b, "temperature")
-				b = appendFloat(b, min(max(*t, 0), 1))
+				b = jsonw.AppendFloat(b, min(max(*t, 0), 1))
 			}
 			// Recent models reject temperature and top_p together
 			// ("cannot both be specified for this model"): temperature wins.
 			if p := req.TopP; p != nil && req.Temperature == nil {
 				b = appendKey(b, "top_p")
-				b = appendFloat(b, *p)
+				b = jsonw.AppendFloat(b, *p)
 			}
 			if k := req.TopK; k != nil {
 				b = appendKey(b, "top_k")
-				b = appendInt(b, *k)
+				b = jsonw.AppendInt(b, *k)
 			}
 		}
 		if req.Stream {
@@ -357,7 +358,7 @@ func appendSystem(b []byte, msgs []llm.Message, extra string) []byte {
 			if p.Type == llm.PartText && p.Text != "" {
 				n++
 				only = p.Text
-				cached = cached || isObject(p.CacheControl)
+				cached = cached || jsonw.IsObject(p.CacheControl)
 			}
 		}
 	}
@@ -369,7 +370,7 @@ func appendSystem(b []byte, msgs []llm.Message, extra string) []byte {
 	}
 	b = appendKey(b, "system")
 	if n == 1 && !cached {
-		return appendString(b, only)
+		return jsonw.AppendString(b, only)
 	}
 	b = append(b, '[')
 	for i := range msgs {
@@ -547,31 +548,31 @@ func appendAssistantTurn(b []byte, msgs []llm.Message) []byte {
 }
 
 func appendCacheControl(b []byte, cc []byte) []byte {
-	if len(cc) > 0 && isObject(cc) {
+	if len(cc) > 0 && jsonw.IsObject(cc) {
 		b = appendKey(b, "cache_control")
-		b = appendCompact(b, cc)
+		b = jsonw.AppendCompact(b, cc)
 	}
 	return b
 }
 
 func appendTextBlock(b []byte, text string, cc []byte) []byte {
 	b = append(b, `{"type":"text","text":`...)
-	b = appendString(b, text)
+	b = jsonw.AppendString(b, text)
 	b = appendCacheControl(b, cc)
 	return append(b, '}')
 }
 
 func appendThinking(b []byte, text, sig string) []byte {
 	b = append(b, `{"type":"thinking","thinking":`...)
-	b = appendString(b, text)
+	b = jsonw.AppendString(b, text)
 	b = append(b, `,"signature":`...)
-	b = appendString(b, sig)
+	b = jsonw.AppendString(b, sig)
 	return append(b, '}')
 }
 
 func appendRedacted(b []byte, data string) []byte {
 	b = append(b, `{"type":"redacted_thinking","data":`...)
-	b = appendString(b, data)
+	b = jsonw.AppendString(b, data)
 	return append(b, '}')
 }
 
@@ -581,9 +582,13 @@ func appendToolUse(b []byte, id, name, args string, cc []byte) []byte {
 	b = append(b, `{"type":"tool_use","id":`...)
 	b = appendToolID(b, id)
 	b = append(b, `,"name":`...)
-	b = appendString(b, name)
+	b = jsonw.AppendString(b, name)
 	b = append(b, `,"input":`...)
-	b = appendObjectString(b, args, "{}")
+	if jsonw.IsObjectString(args) {
+		b = jsonw.AppendCompact(b, args)
+	} else {
+		b = append(b, "{}"...)
+	}
 	b = appendCacheControl(b, cc)
 	return append(b, '}')
 }
@@ -620,7 +625,7 @@ func appendToolResult(b []byte, p *llm.Part) []byte {
 		for i := range r.Content {
 			if q := &r.Content[i]; q.Type == llm.PartText && q.Text != "" {
 				b = append(b, `,"content":`...)
-				b = appendString(b, q.Text)
+				b = jsonw.AppendString(b, q.Text)
 				break
 			}
 		}
@@ -698,12 +703,12 @@ func appendImage(b []byte, p *llm.Part) []byte {
 	kind, mt, data, _ := imageSource(p.Image)
 	if kind == srcBase64 {
 		b = append(b, `{"type":"image","source":{"type":"base64","media_type":`...)
-		b = appendString(b, mt)
+		b = jsonw.AppendString(b, mt)
 		b = append(b, `,"data":`...)
 	} else {
 		b = append(b, `{"type":"image","source":{"type":"url","url":`...)
 	}
-	b = appendString(b, data)
+	b = jsonw.AppendString(b, data)
 	b = append(b, '}')
 	b = appendCacheControl(b, p.CacheControl)
 	return append(b, '}')
@@ -716,13 +721,17 @@ func appendTools(b []byte, tools []llm.Tool) []byte {
 		t := &tools[i]
 		b = appendComma(b)
 		b = append(b, `{"name":`...)
-		b = appendString(b, t.Name)
+		b = jsonw.AppendString(b, t.Name)
 		if t.Description != "" {
 			b = append(b, `,"description":`...)
-			b = appendString(b, t.Description)
+			b = jsonw.AppendString(b, t.Description)
 		}
 		b = append(b, `,"input_schema":`...)
-		b = appendObject(b, t.Parameters, defaultInputSchema)
+		if jsonw.IsObject(t.Parameters) {
+			b = jsonw.AppendCompact(b, t.Parameters)
+		} else {
+			b = append(b, defaultInputSchema...)
+		}
 		if t.Strict != nil && *t.Strict {
 			b = append(b, `,"strict":true`...)
 		}
@@ -765,7 +774,7 @@ func appendToolChoice(b []byte, req *llm.Request) []byte {
 	b = append(b, '"')
 	if name != "" {
 		b = append(b, `,"name":`...)
-		b = appendString(b, name)
+		b = jsonw.AppendString(b, name)
 	}
 	if noParallel && mode != "none" {
 		b = append(b, `,"disable_parallel_tool_use":true`...)
@@ -786,7 +795,7 @@ func appendStops(b []byte, stops []string) []byte {
 		} else {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonw.AppendString(b, s)
 	}
 	if !first {
 		b = append(b, ']')

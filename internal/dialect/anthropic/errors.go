@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -34,7 +35,7 @@ func appendErrorBody(b []byte, err *llm.Error) []byte {
 	if msg == "" {
 		msg = http.StatusText(err.HTTPStatus())
 	}
-	b = appendString(b, msg)
+	b = jsonw.AppendString(b, msg)
 	return append(b, '}', '}')
 }
 

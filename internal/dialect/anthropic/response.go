@@ -3,6 +3,7 @@ package anthropic
 import (
 	"github.com/tidwall/gjson"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -59,13 +60,13 @@ func uncachedInput(u llm.Usage) int {
 // appendUsage writes the four usage counts Anthropic always reports.
 func appendUsage(b []byte, u llm.Usage) []byte {
 	b = append(b, `{"input_tokens":`...)
-	b = appendInt(b, uncachedInput(u))
+	b = jsonw.AppendInt(b, uncachedInput(u))
 	b = append(b, `,"cache_creation_input_tokens":`...)
-	b = appendInt(b, u.CacheWriteTokens)
+	b = jsonw.AppendInt(b, u.CacheWriteTokens)
 	b = append(b, `,"cache_read_input_tokens":`...)
-	b = appendInt(b, u.CacheReadTokens)
+	b = jsonw.AppendInt(b, u.CacheReadTokens)
 	b = append(b, `,"output_tokens":`...)
-	b = appendInt(b, u.OutputTokens)
+	b = jsonw.AppendInt(b, u.OutputTokens)
 	return append(b, '}')
 }
 
@@ -85,9 +86,9 @@ func EncodeResponse(resp *llm.Response) []byte {
 	if id == "" {
 		id = newMessageID()
 	}
-	b = appendString(b, id)
+	b = jsonw.AppendString(b, id)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
-	b = appendString(b, resp.Model)
+	b = jsonw.AppendString(b, resp.Model)
 	b = append(b, `,"content":[`...)
 	for i := range resp.Content {
 		p := &resp.Content[i]
@@ -113,7 +114,7 @@ func EncodeResponse(resp *llm.Response) []byte {
 		}
 	}
 	b = append(b, `],"stop_reason":`...)
-	b = appendString(b, wireStopReason(resp.StopReason))
+	b = jsonw.AppendString(b, wireStopReason(resp.StopReason))
 	b = append(b, `,"stop_sequence":`...)
 	b = appendStopSequence(b, resp.StopReason, resp.StopSequence)
 	b = append(b, `,"usage":`...)
@@ -123,7 +124,7 @@ func EncodeResponse(resp *llm.Response) []byte {
 
 func appendStopSequence(b []byte, r llm.StopReason, seq string) []byte {
 	if r == llm.StopSequence && seq != "" {
-		return appendString(b, seq)
+		return jsonw.AppendString(b, seq)
 	}
 	return append(b, "null"...)
 }
@@ -217,7 +218,7 @@ func decodeOutputBlock(c gjson.Result) (llm.Part, bool) {
 func EncodeCountTokensResponse(n int) []byte {
 	b := make([]byte, 0, 32)
 	b = append(b, `{"input_tokens":`...)
-	b = appendInt(b, n)
+	b = jsonw.AppendInt(b, n)
 	return append(b, '}')
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -139,8 +140,8 @@ func (e *StreamEncoder) Error(dst []byte, err *llm.Error) []byte {
 		err = &llm.Error{Kind: llm.KindInternal, Message: "internal error"}
 	}
 	dst = append(dst, "event: error\ndata: "...)
-	if err.BodyDialect == llm.DialectAnthropic && isObject(err.Body) {
-		dst = appendCompact(dst, err.Body)
+	if err.BodyDialect == llm.DialectAnthropic && jsonw.IsObject(err.Body) {
+		dst = jsonw.AppendCompact(dst, err.Body)
 	} else {
 		dst = appendErrorBody(dst, err)
 	}
@@ -160,9 +161,9 @@ func (e *StreamEncoder) writeStart(dst []byte, id string) []byte {
 		id = newMessageID()
 	}
 	dst = append(dst, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"...)
-	dst = appendString(dst, id)
+	dst = jsonw.AppendString(dst, id)
 	dst = append(dst, `,"type":"message","role":"assistant","model":`...)
-	dst = appendString(dst, e.model)
+	dst = jsonw.AppendString(dst, e.model)
 	dst = append(dst, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
 	dst = appendUsage(dst, e.usage)
 	return append(dst, "}}\n\n"...)
@@ -174,7 +175,7 @@ func (e *StreamEncoder) frameHead(dst []byte, event string) []byte {
 	dst = append(dst, "\ndata: {\"type\":\""...)
 	dst = append(dst, event...)
 	dst = append(dst, `","index":`...)
-	return appendInt(dst, e.index)
+	return jsonw.AppendInt(dst, e.index)
 }
 
 func (e *StreamEncoder) startBlock(dst []byte, p *llm.Part) []byte {
@@ -201,7 +202,7 @@ func (e *StreamEncoder) startBlock(dst []byte, p *llm.Part) []byte {
 		dst = append(dst, `,"content_block":{"type":"tool_use","id":`...)
 		dst = appendToolID(dst, id)
 		dst = append(dst, `,"name":`...)
-		dst = appendString(dst, name)
+		dst = jsonw.AppendString(dst, name)
 		dst = append(dst, `,"input":{}}}`...)
 	default:
 		return dst
@@ -238,13 +239,13 @@ func (e *StreamEncoder) writeDelta(dst []byte, text, sig string) []byte {
 		default:
 			dst = append(dst, `,"delta":{"type":"input_json_delta","partial_json":`...)
 		}
-		dst = appendString(dst, text)
+		dst = jsonw.AppendString(dst, text)
 		dst = append(dst, "}}\n\n"...)
 	}
 	if sig != "" && e.openKind == llm.PartThinking {
 		dst = e.frameHead(dst, "content_block_delta")
 		dst = append(dst, `,"delta":{"type":"signature_delta","signature":`...)
-		dst = appendString(dst, sig)
+		dst = jsonw.AppendString(dst, sig)
 		dst = append(dst, "}}\n\n"...)
 	}
 	return dst
@@ -267,7 +268,7 @@ func (e *StreamEncoder) closeBlock(dst []byte) []byte {
 func (e *StreamEncoder) writeEnd(dst []byte) []byte {
 	e.deltaSent, e.stopped = true, true
 	dst = append(dst, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"...)
-	dst = appendString(dst, wireStopReason(e.stop))
+	dst = jsonw.AppendString(dst, wireStopReason(e.stop))
 	dst = append(dst, `,"stop_sequence":`...)
 	dst = appendStopSequence(dst, e.stop, e.stopSeq)
 	dst = append(dst, `},"usage":`...)
@@ -276,7 +277,7 @@ func (e *StreamEncoder) writeEnd(dst []byte) []byte {
 		dst = appendUsage(dst, u)
 	} else {
 		dst = append(dst, `{"output_tokens":`...)
-		dst = appendInt(dst, u.OutputTokens)
+		dst = jsonw.AppendInt(dst, u.OutputTokens)
 		dst = append(dst, '}')
 	}
 	dst = append(dst, "}\n\n"...)

@@ -215,10 +215,7 @@ func decodeChat(req *llm.Request, root gjson.Result) *llm.Error {
 				maxCompletion = n
 			}
 		case "parallel_tool_calls":
-			var b, ok bool
-			if b, ok, err = getBool(k.Str, v); ok {
-				req.ParallelToolCalls = &b
-			}
+			err = setBool(&req.ParallelToolCalls, k.Str, v)
 		case "tools":
 			req.Tools, err = decodeTools(v)
 		case "tool_choice":
@@ -602,11 +599,8 @@ func decodeToolCall(tc gjson.Result) (*llm.ToolCall, *llm.Error) {
 	if call.ID == "" {
 		return nil, errMissing("id")
 	}
-	if !fn.IsObject() {
-		if !fn.Exists() || fn.Type == gjson.Null {
-			return nil, errMissing("function")
-		}
-		return nil, errInvalidType("function", "an object", fn)
+	if err := requireObject("function", fn); err != nil {
+		return nil, err
 	}
 	if call.Name, _, err = getString("function.name", fn.Get("name")); err != nil {
 		return nil, err
@@ -666,11 +660,8 @@ func decodeTool(t gjson.Result) (llm.Tool, *llm.Error) {
 		return tool, errUnsupported("type", "Tool type '"+typ+"' is not supported; only 'function' tools are.")
 	}
 	fn := t.Get("function")
-	if !fn.IsObject() {
-		if !fn.Exists() || fn.Type == gjson.Null {
-			return tool, errMissing("function")
-		}
-		return tool, errInvalidType("function", "an object", fn)
+	if err := requireObject("function", fn); err != nil {
+		return tool, err
 	}
 	fn.ForEach(func(k, f gjson.Result) bool {
 		switch k.Str {
@@ -679,18 +670,9 @@ func decodeTool(t gjson.Result) (llm.Tool, *llm.Error) {
 		case "description":
 			tool.Description, _, err = getString("function.description", f)
 		case "parameters":
-			switch {
-			case f.Type == gjson.Null:
-			case f.IsObject():
-				tool.Parameters = []byte(f.Raw)
-			default:
-				err = errInvalidType("function.parameters", "an object", f)
-			}
+			err = setObject(&tool.Parameters, "function.parameters", f)
 		case "strict":
-			var b, ok bool
-			if b, ok, err = getBool("function.strict", f); ok {
-				tool.Strict = &b
-			}
+			err = setBool(&tool.Strict, "function.strict", f)
 		}
 		return err == nil
 	})
@@ -759,29 +741,17 @@ func decodeResponseFormat(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
 	case "text", "json_object":
 	case "json_schema":
 		js := v.Get("json_schema")
-		if !js.IsObject() {
-			if !js.Exists() || js.Type == gjson.Null {
-				return nil, errMissing("response_format.json_schema")
-			}
-			return nil, errInvalidType("response_format.json_schema", "an object", js)
+		if err := requireObject("response_format.json_schema", js); err != nil {
+			return nil, err
 		}
 		js.ForEach(func(k, f gjson.Result) bool {
 			switch k.Str {
 			case "name":
 				rf.Name, _, err = getString("response_format.json_schema.name", f)
 			case "schema":
-				switch {
-				case f.Type == gjson.Null:
-				case f.IsObject():
-					rf.Schema = []byte(f.Raw)
-				default:
-					err = errInvalidType("response_format.json_schema.schema", "an object", f)
-				}
+				err = setObject(&rf.Schema, "response_format.json_schema.schema", f)
 			case "strict":
-				var b, ok bool
-				if b, ok, err = getBool("response_format.json_schema.strict", f); ok {
-					rf.Strict = &b
-				}
+				err = setBool(&rf.Strict, "response_format.json_schema.strict", f)
 			}
 			return err == nil
 		})

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 )
@@ -133,15 +134,9 @@ func EncodeEmbedRequest(req *llm.EmbedRequest) ([]byte, error) {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"model":`...)
-	b = appendString(b, req.Model)
-	b = append(b, `,"input":[`...)
-	for i, s := range req.Input {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	b = append(b, ']')
+	b = jsonw.AppendString(b, req.Model)
+	b = append(b, `,"input":`...)
+	b = appendStrings(b, req.Input)
 	// Ask for what the caller wants, so the upstream body can be relayed.
 	if req.EncodingFormat == "base64" || req.EncodingFormat == "float" {
 		b = append(b, `,"encoding_format":"`...)
@@ -150,7 +145,7 @@ func EncodeEmbedRequest(req *llm.EmbedRequest) ([]byte, error) {
 	}
 	if req.Dimensions > 0 {
 		b = append(b, `,"dimensions":`...)
-		b = appendInt(b, int64(req.Dimensions))
+		b = jsonw.AppendInt(b, req.Dimensions)
 	}
 	b = appendUser(b, req.User)
 	return append(b, '}'), nil
@@ -181,7 +176,7 @@ func EncodeEmbedResponse(resp *llm.EmbedResponse, encodingFormat string) []byte 
 			b = append(b, ',')
 		}
 		b = append(b, `{"object":"embedding","index":`...)
-		b = appendInt(b, int64(i))
+		b = jsonw.AppendInt(b, i)
 		b = append(b, `,"embedding":`...)
 		if b64 {
 			scratch = scratch[:0]
@@ -197,18 +192,18 @@ func EncodeEmbedResponse(resp *llm.EmbedResponse, encodingFormat string) []byte 
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = appendFloat32(b, f)
+				b = jsonw.AppendFloat32(b, f)
 			}
 			b = append(b, ']')
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
-	b = appendString(b, resp.Model)
+	b = jsonw.AppendString(b, resp.Model)
 	b = append(b, `,"usage":{"prompt_tokens":`...)
-	b = appendInt(b, int64(resp.InputTokens))
+	b = jsonw.AppendInt(b, resp.InputTokens)
 	b = append(b, `,"total_tokens":`...)
-	b = appendInt(b, int64(resp.InputTokens))
+	b = jsonw.AppendInt(b, resp.InputTokens)
 	return append(b, `}}`...)
 }
 
@@ -293,10 +288,10 @@ func EncodeModel(id string, created int64, ownedBy string) []byte {
 
 func appendModel(b []byte, id string, created int64, ownedBy string) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, id)
+	b = jsonw.AppendString(b, id)
 	b = append(b, `,"object":"model","created":`...)
-	b = appendInt(b, created)
+	b = jsonw.AppendInt(b, created)
 	b = append(b, `,"owned_by":`...)
-	b = appendString(b, ownedBy)
+	b = jsonw.AppendString(b, ownedBy)
 	return append(b, '}')
 }

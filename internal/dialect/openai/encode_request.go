@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -23,12 +24,12 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 	}
 	b := make([]byte, 0, requestSizeHint(req))
 	b = append(b, `{"model":`...)
-	b = appendString(b, req.Model)
+	b = jsonw.AppendString(b, req.Model)
 	b = append(b, `,"messages":[`...)
 	first := true
 	if req.Op == llm.OpCompletion && len(req.Messages) == 0 {
 		b = append(b, `{"role":"user","content":`...)
-		b = appendString(b, req.Prompt)
+		b = jsonw.AppendString(b, req.Prompt)
 		b = append(b, '}')
 		first = false
 	}
@@ -43,7 +44,7 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 		} else {
 			b = append(b, `,"max_tokens":`...)
 		}
-		b = appendInt(b, int64(n))
+		b = jsonw.AppendInt(b, n)
 	}
 	effort := ""
 	if info.Reasoning {
@@ -54,7 +55,7 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 	b = appendSampling(b, req, info.Reasoning)
 	if req.N > 1 {
 		b = append(b, `,"n":`...)
-		b = appendInt(b, int64(req.N))
+		b = jsonw.AppendInt(b, req.N)
 	}
 	if req.Stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
@@ -75,7 +76,7 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 					return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "tool_choice", Message: "tool_choice names no tool"}
 				}
 				b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
-				b = appendString(b, tc.Name)
+				b = jsonw.AppendString(b, tc.Name)
 				b = append(b, `}}`...)
 			}
 		}
@@ -86,12 +87,12 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 		}
 		if parallel != nil {
 			b = append(b, `,"parallel_tool_calls":`...)
-			b = appendBool(b, *parallel)
+			b = jsonw.AppendBool(b, *parallel)
 		}
 	}
 	if effort != "" {
 		b = append(b, `,"reasoning_effort":`...)
-		b = appendString(b, effort)
+		b = jsonw.AppendString(b, effort)
 	}
 	if rf := req.ResponseFormat; rf != nil && rf.Type != "" {
 		switch rf.Type {
@@ -101,7 +102,7 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 				name = "response"
 			}
 			b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":`...)
-			b = appendString(b, name)
+			b = jsonw.AppendString(b, name)
 			if len(rf.Schema) > 0 {
 				if !gjson.ValidBytes(rf.Schema) {
 					return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "response_format.json_schema.schema", Message: "response format schema is not valid JSON"}
@@ -111,12 +112,12 @@ func EncodeChatRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 			}
 			if rf.Strict != nil {
 				b = append(b, `,"strict":`...)
-				b = appendBool(b, *rf.Strict)
+				b = jsonw.AppendBool(b, *rf.Strict)
 			}
 			b = append(b, `}}`...)
 		default:
 			b = append(b, `,"response_format":{"type":`...)
-			b = appendString(b, rf.Type)
+			b = jsonw.AppendString(b, rf.Type)
 			b = append(b, '}')
 		}
 	}
@@ -136,17 +137,17 @@ func EncodeCompletionRequest(req *llm.Request, info llm.ModelInfo) ([]byte, erro
 	}
 	b := make([]byte, 0, 256+len(prompt))
 	b = append(b, `{"model":`...)
-	b = appendString(b, req.Model)
+	b = jsonw.AppendString(b, req.Model)
 	b = append(b, `,"prompt":`...)
-	b = appendString(b, prompt)
+	b = jsonw.AppendString(b, prompt)
 	if n := clampMax(req.MaxTokens, info); n > 0 {
 		b = append(b, `,"max_tokens":`...)
-		b = appendInt(b, int64(n))
+		b = jsonw.AppendInt(b, n)
 	}
 	b = appendSampling(b, req, false)
 	if req.N > 1 {
 		b = append(b, `,"n":`...)
-		b = appendInt(b, int64(req.N))
+		b = jsonw.AppendInt(b, req.N)
 	}
 	if req.Stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
@@ -163,7 +164,7 @@ func RewriteRequest(body []byte, model string, stream bool) ([]byte, error) {
 	var err error
 	switch m := gjson.GetBytes(body, "model"); {
 	case !m.Exists():
-		if out, err = appendRootKey(out, string(appendString([]byte(`"model":`), model))); err != nil {
+		if out, err = appendRootKey(out, string(jsonw.AppendString([]byte(`"model":`), model))); err != nil {
 			return nil, err
 		}
 	case m.Type != gjson.String || m.Str != model:
@@ -277,36 +278,42 @@ func appendSampling(b []byte, req *llm.Request, reasoning bool) []byte {
 	if !reasoning {
 		if req.Temperature != nil {
 			b = append(b, `,"temperature":`...)
-			b = appendFloat(b, *req.Temperature)
+			b = jsonw.AppendFloat(b, *req.Temperature)
 		}
 		if req.TopP != nil {
 			b = append(b, `,"top_p":`...)
-			b = appendFloat(b, *req.TopP)
+			b = jsonw.AppendFloat(b, *req.TopP)
 		}
 	}
 	if len(req.Stop) > 0 {
-		b = append(b, `,"stop":[`...)
-		for i, s := range req.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		b = append(b, ']')
+		b = append(b, `,"stop":`...)
+		b = appendStrings(b, req.Stop)
 	}
 	if req.Seed != nil {
 		b = append(b, `,"seed":`...)
-		b = appendInt(b, *req.Seed)
+		b = jsonw.AppendInt(b, *req.Seed)
 	}
 	if req.PresencePenalty != nil {
 		b = append(b, `,"presence_penalty":`...)
-		b = appendFloat(b, *req.PresencePenalty)
+		b = jsonw.AppendFloat(b, *req.PresencePenalty)
 	}
 	if req.FrequencyPenalty != nil {
 		b = append(b, `,"frequency_penalty":`...)
-		b = appendFloat(b, *req.FrequencyPenalty)
+		b = jsonw.AppendFloat(b, *req.FrequencyPenalty)
 	}
 	return b
+}
+
+// appendStrings appends ss as a JSON array of strings.
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonw.AppendString(b, s)
+	}
+	return append(b, ']')
 }
 
 func appendUser(b []byte, user string) []byte {
@@ -314,7 +321,7 @@ func appendUser(b []byte, user string) []byte {
 		return b
 	}
 	b = append(b, `,"user":`...)
-	return appendString(b, user)
+	return jsonw.AppendString(b, user)
 }
 
 // appendMessage appends one canonical message as one or more OpenAI
@@ -330,7 +337,7 @@ func appendMessage(b []byte, m *llm.Message, first *bool) []byte {
 		b = append(b, '"')
 		if m.Name != "" && role != "tool" {
 			b = append(b, `,"name":`...)
-			b = appendString(b, m.Name)
+			b = jsonw.AppendString(b, m.Name)
 		}
 	}
 	switch m.Role {
@@ -342,47 +349,9 @@ func appendMessage(b []byte, m *llm.Message, first *bool) []byte {
 		b = append(b, '}')
 	case llm.RoleAssistant:
 		open("assistant")
-		calls := 0
-		for i := range m.Content {
-			if m.Content[i].Type == llm.PartToolCall && m.Content[i].ToolCall != nil {
-				calls++
-			}
-		}
 		b = append(b, `,"content":`...)
-		switch {
-		case hasText(m.Content):
-			b = appendJoinedText(b, m.Content, "")
-		case calls > 0:
-			b = append(b, "null"...)
-		default:
-			b = append(b, `""`...)
-		}
-		if calls > 0 {
-			b = append(b, `,"tool_calls":[`...)
-			n := 0
-			for i := range m.Content {
-				tc := m.Content[i].ToolCall
-				if m.Content[i].Type != llm.PartToolCall || tc == nil {
-					continue
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				n++
-				b = append(b, `{"id":`...)
-				b = appendString(b, tc.ID)
-				b = append(b, `,"type":"function","function":{"name":`...)
-				b = appendString(b, tc.Name)
-				b = append(b, `,"arguments":`...)
-				args := tc.Arguments
-				if args == "" {
-					args = "{}"
-				}
-				b = appendString(b, args)
-				b = append(b, `}}`...)
-			}
-			b = append(b, ']')
-		}
+		b = appendAssistantText(b, m.Content)
+		b = appendToolCalls(b, m.Content)
 		b = append(b, '}')
 	default: // user, tool: tool results become tool messages, the rest a user message
 		rest := 0
@@ -399,7 +368,7 @@ func appendMessage(b []byte, m *llm.Message, first *bool) []byte {
 			}
 			open("tool")
 			b = append(b, `,"tool_call_id":`...)
-			b = appendString(b, p.ToolResult.CallID)
+			b = jsonw.AppendString(b, p.ToolResult.CallID)
 			b = append(b, `,"content":`...)
 			b = appendJoinedText(b, p.ToolResult.Content, "\n\n")
 			b = append(b, '}')
@@ -431,6 +400,53 @@ func hasText(parts []llm.Part) bool {
 	return false
 }
 
+// appendAssistantText appends an assistant message's content: its text,
+// null when it has none but calls tools, else "".
+func appendAssistantText(b []byte, parts []llm.Part) []byte {
+	if hasText(parts) {
+		return appendJoinedText(b, parts, "")
+	}
+	for i := range parts {
+		if parts[i].Type == llm.PartToolCall && parts[i].ToolCall != nil {
+			return append(b, "null"...)
+		}
+	}
+	return append(b, `""`...)
+}
+
+// appendToolCalls appends `,"tool_calls":[…]` for the tool-call parts;
+// nothing when there are none.
+func appendToolCalls(b []byte, parts []llm.Part) []byte {
+	n := 0
+	for i := range parts {
+		tc := parts[i].ToolCall
+		if parts[i].Type != llm.PartToolCall || tc == nil {
+			continue
+		}
+		if n == 0 {
+			b = append(b, `,"tool_calls":[`...)
+		} else {
+			b = append(b, ',')
+		}
+		n++
+		b = append(b, `{"id":`...)
+		b = jsonw.AppendString(b, tc.ID)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = jsonw.AppendString(b, tc.Name)
+		b = append(b, `,"arguments":`...)
+		args := tc.Arguments
+		if args == "" {
+			args = "{}"
+		}
+		b = jsonw.AppendString(b, args)
+		b = append(b, `}}`...)
+	}
+	if n > 0 {
+		b = append(b, ']')
+	}
+	return b
+}
+
 // appendJoinedText appends the non-empty text parts joined by sep, as one
 // JSON string.
 func appendJoinedText(b []byte, parts []llm.Part, sep string) []byte {
@@ -443,7 +459,7 @@ func appendJoinedText(b []byte, parts []llm.Part, sep string) []byte {
 		}
 	}
 	if n <= 1 {
-		return appendString(b, only)
+		return jsonw.AppendString(b, only)
 	}
 	var sb []byte
 	for i := range parts {
@@ -454,7 +470,7 @@ func appendJoinedText(b []byte, parts []llm.Part, sep string) []byte {
 			sb = append(sb, parts[i].Text...)
 		}
 	}
-	return appendString(b, string(sb))
+	return jsonw.AppendString(b, string(sb))
 }
 
 // appendUserContent appends a user message's content: a plain string for a
@@ -467,7 +483,7 @@ func appendUserContent(b []byte, parts []llm.Part, n int) []byte {
 	if n == 1 {
 		for i := range parts {
 			if parts[i].Type == llm.PartText && parts[i].Text != "" {
-				return appendString(b, parts[i].Text)
+				return jsonw.AppendString(b, parts[i].Text)
 			}
 		}
 	}
@@ -482,7 +498,7 @@ func appendUserContent(b []byte, parts []llm.Part, n int) []byte {
 			}
 			k++
 			b = append(b, `{"type":"text","text":`...)
-			b = appendString(b, p.Text)
+			b = jsonw.AppendString(b, p.Text)
 			b = append(b, '}')
 		case sendableImage(p):
 			if k > 0 {
@@ -493,7 +509,7 @@ func appendUserContent(b []byte, parts []llm.Part, n int) []byte {
 			b = appendImageURL(b, p.Image)
 			if p.Image.Detail != "" {
 				b = append(b, `,"detail":`...)
-				b = appendString(b, p.Image.Detail)
+				b = jsonw.AppendString(b, p.Image.Detail)
 			}
 			b = append(b, `}}`...)
 		}
@@ -507,7 +523,7 @@ func sendableImage(p *llm.Part) bool {
 
 func appendImageURL(b []byte, img *llm.Image) []byte {
 	if img.Data == "" {
-		return appendString(b, img.URL)
+		return jsonw.AppendString(b, img.URL)
 	}
 	mt := img.MediaType
 	if mt == "" {
@@ -516,9 +532,9 @@ func appendImageURL(b []byte, img *llm.Image) []byte {
 	// The media type and base64 data need no escaping in practice, but a
 	// hostile value must still produce valid JSON.
 	b = append(b, `"data:`...)
-	b = appendEscaped(b, mt)
+	b = jsonw.AppendEscaped(b, mt)
 	b = append(b, ";base64,"...)
-	b = appendEscaped(b, img.Data)
+	b = jsonw.AppendEscaped(b, img.Data)
 	return append(b, '"')
 }
 
@@ -530,10 +546,10 @@ func appendTools(b []byte, tools []llm.Tool) ([]byte, error) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":"function","function":{"name":`...)
-		b = appendString(b, t.Name)
+		b = jsonw.AppendString(b, t.Name)
 		if t.Description != "" {
 			b = append(b, `,"description":`...)
-			b = appendString(b, t.Description)
+			b = jsonw.AppendString(b, t.Description)
 		}
 		b = append(b, `,"parameters":`...)
 		params, err := toolParameters(t.Parameters)
@@ -543,7 +559,7 @@ func appendTools(b []byte, tools []llm.Tool) ([]byte, error) {
 		b = append(b, params...)
 		if t.Strict != nil {
 			b = append(b, `,"strict":`...)
-			b = appendBool(b, *t.Strict)
+			b = jsonw.AppendBool(b, *t.Strict)
 		}
 		b = append(b, `}}`...)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 )
@@ -71,7 +72,7 @@ func EncodeError(err *llm.Error) []byte {
 	msg := errorMessage(err)
 	b := make([]byte, 0, 96+len(msg)+len(err.Param))
 	b = append(b, `{"error":{"message":`...)
-	b = appendString(b, msg)
+	b = jsonw.AppendString(b, msg)
 	b = append(b, `,"type":"`...)
 	b = append(b, errorType(err.Kind)...)
 	b = append(b, `","param":`...)
@@ -79,6 +80,14 @@ func EncodeError(err *llm.Error) []byte {
 	b = append(b, `,"code":`...)
 	b = appendStringOrNull(b, errorCode(err))
 	return append(b, "}}"...)
+}
+
+// appendStringOrNull appends s, or null when s is empty.
+func appendStringOrNull(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return jsonw.AppendString(dst, s)
 }
 
 // DecodeError turns an upstream error response into an *llm.Error: kind

@@ -13,10 +13,12 @@
 package openai
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 )
@@ -92,19 +94,19 @@ func decodeUsage(u gjson.Result) llm.Usage {
 // appendUsage appends an OpenAI usage object.
 func appendUsage(dst []byte, u llm.Usage) []byte {
 	dst = append(dst, `{"prompt_tokens":`...)
-	dst = appendInt(dst, int64(u.InputTokens))
+	dst = jsonw.AppendInt(dst, u.InputTokens)
 	dst = append(dst, `,"completion_tokens":`...)
-	dst = appendInt(dst, int64(u.OutputTokens))
+	dst = jsonw.AppendInt(dst, u.OutputTokens)
 	dst = append(dst, `,"total_tokens":`...)
-	dst = appendInt(dst, int64(u.Total()))
+	dst = jsonw.AppendInt(dst, u.Total())
 	dst = append(dst, `,"prompt_tokens_details":{"cached_tokens":`...)
-	dst = appendInt(dst, int64(u.CacheReadTokens))
+	dst = jsonw.AppendInt(dst, u.CacheReadTokens)
 	dst = append(dst, `},"completion_tokens_details":{"reasoning_tokens":`...)
-	dst = appendInt(dst, int64(u.ReasoningTokens))
+	dst = jsonw.AppendInt(dst, u.ReasoningTokens)
 	dst = append(dst, '}')
 	if u.CacheWriteTokens > 0 {
 		dst = append(dst, `,"cache_creation_input_tokens":`...)
-		dst = appendInt(dst, int64(u.CacheWriteTokens))
+		dst = jsonw.AppendInt(dst, u.CacheWriteTokens)
 	}
 	return append(dst, '}')
 }
@@ -261,6 +263,38 @@ func getBool(param string, v gjson.Result) (bool, bool, *llm.Error) {
 		return false, true, nil
 	}
 	return false, false, errInvalidType(param, "a boolean", v)
+}
+
+// setBool sets *dst to the boolean v; null leaves *dst alone.
+func setBool(dst **bool, param string, v gjson.Result) *llm.Error {
+	b, ok, err := getBool(param, v)
+	if ok {
+		*dst = &b
+	}
+	return err
+}
+
+// setObject sets *dst to the raw object v; null leaves *dst alone.
+func setObject(dst *json.RawMessage, param string, v gjson.Result) *llm.Error {
+	switch {
+	case v.Type == gjson.Null:
+	case v.IsObject():
+		*dst = json.RawMessage(v.Raw)
+	default:
+		return errInvalidType(param, "an object", v)
+	}
+	return nil
+}
+
+// requireObject checks a required object: missing when absent or null.
+func requireObject(param string, v gjson.Result) *llm.Error {
+	switch {
+	case v.IsObject():
+		return nil
+	case !v.Exists() || v.Type == gjson.Null:
+		return errMissing(param)
+	}
+	return errInvalidType(param, "an object", v)
 }
 
 func getFloat(param string, v gjson.Result) (*float64, *llm.Error) {

@@ -3,6 +3,7 @@ package openai
 import (
 	"time"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 )
@@ -35,71 +36,30 @@ func EncodeResponse(resp *llm.Response) []byte {
 		created = time.Now().Unix()
 	}
 	b = append(b, `{"id":`...)
-	b = appendString(b, id)
+	b = jsonw.AppendString(b, id)
 	if completion {
 		b = append(b, `,"object":"text_completion","created":`...)
 	} else {
 		b = append(b, `,"object":"chat.completion","created":`...)
 	}
-	b = appendInt(b, created)
+	b = jsonw.AppendInt(b, created)
 	b = append(b, `,"model":`...)
-	b = appendString(b, resp.Model)
+	b = jsonw.AppendString(b, resp.Model)
 	if completion {
 		b = append(b, `,"choices":[{"text":`...)
 		b = appendJoinedText(b, resp.Content, "")
 		b = append(b, `,"index":0,"logprobs":null,"finish_reason":"`...)
 	} else {
 		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-		calls := 0
-		thinking := false
+		b = appendAssistantText(b, resp.Content)
 		for i := range resp.Content {
-			switch resp.Content[i].Type {
-			case llm.PartToolCall:
-				if resp.Content[i].ToolCall != nil {
-					calls++
-				}
-			case llm.PartThinking:
-				thinking = thinking || resp.Content[i].Text != ""
+			if resp.Content[i].Type == llm.PartThinking && resp.Content[i].Text != "" {
+				b = append(b, `,"reasoning_content":`...)
+				b = appendJoinedThinking(b, resp.Content)
+				break
 			}
 		}
-		switch {
-		case hasText(resp.Content):
-			b = appendJoinedText(b, resp.Content, "")
-		case calls > 0:
-			b = append(b, "null"...)
-		default:
-			b = append(b, `""`...)
-		}
-		if thinking {
-			b = append(b, `,"reasoning_content":`...)
-			b = appendJoinedThinking(b, resp.Content)
-		}
-		if calls > 0 {
-			b = append(b, `,"tool_calls":[`...)
-			k := 0
-			for i := range resp.Content {
-				tc := resp.Content[i].ToolCall
-				if resp.Content[i].Type != llm.PartToolCall || tc == nil {
-					continue
-				}
-				if k > 0 {
-					b = append(b, ',')
-				}
-				k++
-				b = append(b, `{"id":`...)
-				b = appendString(b, tc.ID)
-				b = append(b, `,"type":"function","function":{"name":`...)
-				b = appendString(b, tc.Name)
-				b = append(b, `,"arguments":`...)
-				args := tc.Arguments
-				if args == "" {
-					args = "{}"
-				}
-				b = appendString(b, args)
-				b = append(b, "}}"...)
-			}
-			b = append(b, ']')
-		}
+		b = appendToolCalls(b, resp.Content)
 		b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"`...)
 	}
 	b = append(b, finishReason(resp.StopReason)...)
@@ -112,7 +72,7 @@ func appendJoinedThinking(b []byte, parts []llm.Part) []byte {
 	b = append(b, '"')
 	for i := range parts {
 		if parts[i].Type == llm.PartThinking {
-			b = appendEscaped(b, parts[i].Text)
+			b = jsonw.AppendEscaped(b, parts[i].Text)
 		}
 	}
 	return append(b, '"')

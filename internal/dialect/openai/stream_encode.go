@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 )
@@ -149,7 +150,7 @@ func (e *StreamEncoder) Finish(dst []byte) []byte {
 // Error appends an in-stream error event: data: {"error":{…}}.
 func (e *StreamEncoder) Error(dst []byte, err *llm.Error) []byte {
 	dst = append(dst, `data: {"error":{"message":`...)
-	dst = appendString(dst, errorMessage(err))
+	dst = jsonw.AppendString(dst, errorMessage(err))
 	dst = append(dst, `,"type":"`...)
 	dst = append(dst, errorType(err.Kind)...)
 	dst = append(dst, `","code":`...)
@@ -180,15 +181,15 @@ func (e *StreamEncoder) start(dst []byte) []byte {
 	}
 	p := make([]byte, 0, 96+len(e.id)+len(e.model))
 	p = append(p, `{"id":`...)
-	p = appendString(p, e.id)
+	p = jsonw.AppendString(p, e.id)
 	if e.completion {
 		p = append(p, `,"object":"text_completion","created":`...)
 	} else {
 		p = append(p, `,"object":"chat.completion.chunk","created":`...)
 	}
-	p = appendInt(p, e.created)
+	p = jsonw.AppendInt(p, e.created)
 	p = append(p, `,"model":`...)
-	p = appendString(p, e.model)
+	p = jsonw.AppendString(p, e.model)
 	p = append(p, `,"choices":[`...)
 	e.prefix = p
 	if e.completion {
@@ -214,11 +215,11 @@ func (e *StreamEncoder) textDelta(dst []byte, s string) []byte {
 	dst = append(dst, e.prefix...)
 	if e.completion {
 		dst = append(dst, `{"text":`...)
-		dst = appendString(dst, s)
+		dst = jsonw.AppendString(dst, s)
 		return append(dst, `,"index":0,"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 	}
 	dst = append(dst, `{"index":0,"delta":{"content":`...)
-	dst = appendString(dst, s)
+	dst = jsonw.AppendString(dst, s)
 	return append(dst, `},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 }
 
@@ -229,7 +230,7 @@ func (e *StreamEncoder) reasoningDelta(dst []byte, s string) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, e.prefix...)
 	dst = append(dst, `{"index":0,"delta":{"reasoning_content":`...)
-	dst = appendString(dst, s)
+	dst = jsonw.AppendString(dst, s)
 	return append(dst, `},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 }
 
@@ -240,13 +241,13 @@ func (e *StreamEncoder) toolStart(dst []byte, id, name, args string) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, e.prefix...)
 	dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
-	dst = appendInt(dst, int64(e.toolIndex))
+	dst = jsonw.AppendInt(dst, e.toolIndex)
 	dst = append(dst, `,"id":`...)
-	dst = appendString(dst, id)
+	dst = jsonw.AppendString(dst, id)
 	dst = append(dst, `,"type":"function","function":{"name":`...)
-	dst = appendString(dst, name)
+	dst = jsonw.AppendString(dst, name)
 	dst = append(dst, `,"arguments":`...)
-	dst = appendString(dst, args)
+	dst = jsonw.AppendString(dst, args)
 	return append(dst, `}}]},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 }
 
@@ -257,9 +258,9 @@ func (e *StreamEncoder) argsDelta(dst []byte, frag string) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, e.prefix...)
 	dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
-	dst = appendInt(dst, int64(e.toolIndex))
+	dst = jsonw.AppendInt(dst, e.toolIndex)
 	dst = append(dst, `,"function":{"arguments":`...)
-	dst = appendString(dst, frag)
+	dst = jsonw.AppendString(dst, frag)
 	return append(dst, `}}]},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 }
 
