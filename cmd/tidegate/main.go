@@ -33,7 +33,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), lintCmd(), versionCmd())
+	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), keysCmd(), usageCmd())
 	return root
 }
 
