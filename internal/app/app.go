@@ -31,6 +31,7 @@ type App struct {
 	logger    *slog.Logger
 	router    *router.Router
 	providers map[string]llm.Provider
+	gov       *governance
 }
 
 // Option adjusts how New builds the gateway (tests inject a clock).
@@ -58,6 +59,11 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
+	gov, err := buildGovernance(ctx, cfg, cat, logger)
+	if err != nil {
+		closeIdle(providers)
+		return nil, err
+	}
 	srv := server.New(server.Options{
 		Router:       rt,
 		Tokens:       tokens.New(),
@@ -65,8 +71,10 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		Version:      version,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		ModelIDs:     modelIDs(ctx, rt, cfg, providers, cat, logger),
+		Gate:         gov.gate,
+		Admin:        gov.admin,
 	})
-	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers}, nil
+	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov}, nil
 }
 
 // Check builds everything a config describes without serving or calling
@@ -79,7 +87,7 @@ func Check(cfg *config.Config) error {
 }
 
 func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog, map[string]llm.Provider, *router.Router, error) {
-	cat := catalog.New(catalog.Embedded(), overrides(cfg.ModelInfo))
+	cat := catalog.New(catalog.Embedded(), overrides(cfg.ModelInfo), pricing(cfg.Pricing))
 	providers, err := provider.Build(cfg.Providers, cat)
 	if err != nil {
 		return nil, nil, nil, err
@@ -127,8 +135,12 @@ func policyRules(ps []config.Policy) []policy.Rule {
 	return out
 }
 
-// Close releases the providers' idle upstream connections.
-func (a *App) Close() { closeIdle(a.providers) }
+// Close flushes the usage log, closes the store and counters, and releases
+// the providers' idle upstream connections.
+func (a *App) Close() {
+	a.gov.close()
+	closeIdle(a.providers)
+}
 
 func closeIdle(providers map[string]llm.Provider) {
 	for _, p := range providers {
@@ -273,4 +285,17 @@ func ProbeOllama(ctx context.Context, url string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// pricing turns `pricing:` into catalogue entries that keep everything the
+// catalogue knows of the model but its price.
+func pricing(m map[string]config.Pricing) []catalog.Entry {
+	embedded := catalog.New(catalog.Embedded())
+	out := make([]catalog.Entry, 0, len(m))
+	for name, p := range m {
+		info, _ := embedded.Exact(name)
+		info.Price = &llm.Price{Input: p.Input, Output: p.Output, CacheRead: p.CacheRead, CacheWrite: p.CacheWrite}
+		out = append(out, catalog.Entry{Name: name, Info: info})
+	}
+	return out
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/tokens"
@@ -36,6 +37,10 @@ type Options struct {
 	// ModelIDs is what GET /v1/models lists.
 	ModelIDs []string
 	Now      func() time.Time
+	// Gate is governance (keys, limits, budgets, usage log); nil: off.
+	Gate *govern.Gate
+	// Admin serves /admin/ when set.
+	Admin http.Handler
 }
 
 // Server holds the HTTP handlers.
@@ -66,6 +71,9 @@ func New(opt Options) *Server {
 	s.mux.HandleFunc("GET /v1/models/{id...}", s.model)
 	s.mux.HandleFunc("GET /health", s.health)
 	s.mux.HandleFunc("GET /health/ready", s.ready)
+	if opt.Admin != nil {
+		s.mux.Handle("/admin/", opt.Admin)
+	}
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
@@ -90,18 +98,32 @@ func (s *Server) generate(c *caller, op llm.Operation) http.HandlerFunc {
 		}
 		in := &router.Input{Model: env.model, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
 			Stream: env.stream, EstimatedTokens: router.EstimateTokens(body), MaxTokens: env.maxTokens}
+		id, ok := s.identify(w, r, c, in)
+		if !ok {
+			return
+		}
 		route, err := s.opt.Router.Route(in)
 		if err != nil {
+			s.refused(w, id, env.model, err)
 			s.writeError(w, c, err)
 			return
 		}
 		src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
 		req := llm.NewLazyRequest(op, env.model, env.stream, env.includeUsage, src, c.decodeInto(body))
+		ticket, ok := s.admit(w, r, c, id, in, route, req)
+		if !ok {
+			return
+		}
 		res, err := s.opt.Router.Chat(r.Context(), route, req, in)
 		if err != nil {
+			finish(ticket, nil, nil, llm.AsError(err).HTTPStatus(), err)
 			s.writeError(w, c, err)
 			return
 		}
+		m := &meter{Stream: res.Stream}
+		m.observe(res.First)
+		res.Stream = m
+		defer func() { finish(ticket, res, m, http.StatusOK, nil) }()
 		defer res.Stream.Close()
 		h := w.Header()
 		h.Set("x-tidegate-provider", res.Target.Provider.Name())
@@ -193,6 +215,9 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	in := &router.Input{Model: env.model, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
 		EstimatedTokens: router.EstimateTokens(body), MaxTokens: env.maxTokens}
+	if _, ok := s.identify(w, r, c, in); !ok {
+		return
+	}
 	route, err := s.opt.Router.Route(in)
 	if err != nil {
 		s.writeError(w, c, err)
@@ -231,8 +256,13 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	in := &router.Input{Model: model.Str, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
 		EstimatedTokens: router.EstimateTokens(body)}
+	id, ok := s.identify(w, r, c, in)
+	if !ok {
+		return
+	}
 	route, err := s.opt.Router.Route(in)
 	if err != nil {
+		s.refused(w, id, model.Str, err)
 		s.writeError(w, c, err)
 		return
 	}
@@ -242,12 +272,19 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Source = llm.Source{Dialect: llm.DialectOpenAI, Body: body, Header: r.Header}
+	chat := llm.NewLazyRequest(llm.OpChat, model.Str, false, false, req.Source, func(*llm.Request) error { return nil })
+	ticket, ok := s.admit(w, r, c, id, in, route, chat)
+	if !ok {
+		return
+	}
 	res, err := s.opt.Router.Embed(r.Context(), route, req, in)
 	if err != nil {
+		finish(ticket, nil, nil, llm.AsError(err).HTTPStatus(), err)
 		s.writeError(w, c, err)
 		return
 	}
 	resp, target := res.Response, res.Target
+	finish(ticket, &router.Result{Target: target}, &meter{usage: llm.Usage{InputTokens: resp.InputTokens}, known: true}, http.StatusOK, nil)
 	w.Header().Set("x-tidegate-provider", target.Provider.Name())
 	w.Header().Set("x-tidegate-model", target.Model)
 	w.Header().Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
@@ -384,7 +421,9 @@ func (s *Server) writeError(w http.ResponseWriter, c *caller, err error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		// Whole seconds, rounded: a sliding window's wait is at most its
+		// length, give or take the milliseconds between replicas' clocks.
+		h.Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter.Round(time.Second)/time.Second))))
 	}
 	if e.Kind == llm.KindBudget {
 		h.Set("x-should-retry", "false")

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tidegate/tidegate/internal/admin"
+	"github.com/tidegate/tidegate/internal/catalog"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/counter"
+	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/store"
+)
+
+// governance is the stateful part of the gateway: store, counters, usage
+// log writer, the gate and the admin API. All nil when no store is set.
+type governance struct {
+	store   store.Store
+	counter counter.Counter
+	writer  *govern.Writer
+	gate    *govern.Gate
+	admin   http.Handler
+	once    sync.Once
+}
+
+// usageFlushInterval bounds how long a usage record waits before it is
+// written (the admin API shows usage within 2 s).
+const usageFlushInterval = 500 * time.Millisecond
+
+func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, logger *slog.Logger) (*governance, error) {
+	if cfg.Store == "" {
+		return &governance{}, nil
+	}
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	g := &governance{store: st}
+	if cfg.Redis != "" {
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		prefix := cfg.Counters.Prefix
+		if prefix == "" {
+			prefix = "tidegate:"
+		}
+		g.counter = counter.NewRedis(redis.NewClient(opts), prefix, time.Now)
+	} else {
+		g.counter = counter.NewMemory(time.Now)
+	}
+	g.writer = govern.NewWriter(st, usageFlushInterval, logger)
+	g.gate = govern.New(govern.Options{
+		Store: st, Counter: g.counter, Catalog: cat, Usage: g.writer,
+		RequireKey: cfg.Auth == config.AuthKeys, FailOpen: cfg.Counters.FailOpen, Logger: logger,
+	})
+	keys := make([]admin.AdminKey, 0, len(cfg.AdminKeys)+1)
+	if k := os.Getenv("TIDEGATE_ADMIN_KEY"); k != "" {
+		keys = append(keys, admin.AdminKey{Name: "bootstrap", Secret: k, Scope: "admin"})
+	}
+	for _, k := range cfg.AdminKeys {
+		keys = append(keys, admin.AdminKey{Name: k.Name, Secret: k.Key, Scope: k.Scope})
+	}
+	g.admin = admin.New(admin.Options{Store: st, AdminKeys: keys, Logger: logger, OnChange: g.gate.Invalidate})
+	return g, nil
+}
+
+// close flushes the usage log, then releases the counters and the store.
+func (g *governance) close() {
+	g.once.Do(func() {
+		g.writer.Close()
+		if g.counter != nil {
+			g.counter.Close()
+		}
+		if g.store != nil {
+			g.store.Close()
+		}
+	})
+}

@@ -1,0 +1,194 @@
+package govern
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tidegate/tidegate/internal/counter"
+	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/store"
+)
+
+// Ticket follows one admitted request to its end.
+type Ticket struct {
+	g         *Gate
+	id        *Identity
+	model     string
+	requestID string
+	start     time.Time
+	reserved  *counter.Reservation
+	req       *llm.Request
+	prompt    *int64 // prompt tokens, once counted
+	states    []counter.State
+	once      sync.Once
+}
+
+// Outcome is how a request ended.
+type Outcome struct {
+	Usage llm.Usage
+	// UsageKnown: the upstream reported usage (even partial, such as the
+	// input tokens of a stream's start). Without it, a request that reached
+	// a provider is charged its prompt.
+	UsageKnown bool
+	Sent       bool // a provider was reached
+	Provider   string
+	Upstream  string // upstream model, whose price applies
+	Status    int
+	Err       error
+}
+
+// SetRequestID names the request in the usage log.
+func (t *Ticket) SetRequestID(id string) { t.requestID = id }
+
+// Finish settles the reservation with the real usage and records the
+// request. It runs once; later calls do nothing.
+func (t *Ticket) Finish(o Outcome) {
+	t.once.Do(func() {
+		u := o.Usage
+		if !o.UsageKnown && o.Sent {
+			// A request cut short (cancelled, or failed mid-stream) that the
+			// upstream never reported on pays for its prompt.
+			u = llm.Usage{InputTokens: int(t.promptTokens())}
+		}
+		var cost float64
+		if o.Upstream != "" && t.g.opt.Catalog != nil {
+			cost = Cost(u, t.g.opt.Catalog.Lookup(o.Upstream).Price)
+		}
+		if t.reserved != nil {
+			// Settle even if the caller left: use a fresh context.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := t.g.opt.Counter.Settle(ctx, t.reserved, counter.Usage{Tokens: int64(u.InputTokens + u.OutputTokens), Cost: microUSD(cost * 1e6)})
+			cancel()
+			if err != nil {
+				t.g.opt.Logger.Warn("settle failed; the reservation expires on its own", "error", err)
+			}
+		}
+		rec := t.record(o.Status)
+		rec.Provider, rec.UpstreamModel = o.Provider, o.Upstream
+		rec.InputTokens, rec.OutputTokens = int64(u.InputTokens), int64(u.OutputTokens)
+		rec.CacheReadTokens, rec.CacheWriteTokens = int64(u.CacheReadTokens), int64(u.CacheWriteTokens)
+		rec.CostUSD = cost
+		rec.Refused = !o.Sent
+		if o.Err != nil {
+			rec.Error = llm.AsError(o.Err).Message
+		}
+		t.g.opt.Usage.Add(rec)
+	})
+}
+
+// refuse records a request the gateway answered itself.
+func (t *Ticket) refuse(status int, reason string) {
+	t.once.Do(func() {
+		rec := t.record(status)
+		rec.Refused, rec.Error = true, reason
+		t.g.opt.Usage.Add(rec)
+	})
+}
+
+func (t *Ticket) record(status int) store.Usage {
+	rec := store.Usage{Time: t.start, RequestID: t.requestID, Model: t.model, Status: status,
+		LatencyMS: t.g.opt.Now().Sub(t.start).Milliseconds()}
+	if t.id != nil {
+		rec.KeyID = t.id.Key.ID
+		if t.id.User != nil {
+			rec.UserID = t.id.User.ID
+		} else {
+			rec.UserID = t.id.Key.UserID
+		}
+		if t.id.Team != nil {
+			rec.TeamID = t.id.Team.ID
+		} else {
+			rec.TeamID = t.id.Key.TeamID
+		}
+	}
+	return rec
+}
+
+// RecordRefusal logs a request refused before admission (bad key, unknown
+// model, policy) so refusals are counted apart in usage.
+func (g *Gate) RecordRefusal(id *Identity, model, requestID string, status int, err error) {
+	t := &Ticket{g: g, id: id, model: model, requestID: requestID, start: g.opt.Now()}
+	t.refuse(status, llm.AsError(err).Message)
+}
+
+// SetHeaders writes rate-limit headers in the caller's dialect: for
+// requests and tokens, the tightest window's limit, remaining and reset.
+func (t *Ticket) SetHeaders(h http.Header, d llm.Dialect) {
+	req, tok := tightest(t.states, t.reserved)
+	for _, w := range []struct {
+		what string
+		s    *counter.State
+	}{{"requests", req}, {"tokens", tok}} {
+		if w.s == nil {
+			continue
+		}
+		if d == llm.DialectAnthropic {
+			h.Set("anthropic-ratelimit-"+w.what+"-limit", strconv.FormatInt(w.s.Limit, 10))
+			h.Set("anthropic-ratelimit-"+w.what+"-remaining", strconv.FormatInt(max(w.s.Remaining, 0), 10))
+			h.Set("anthropic-ratelimit-"+w.what+"-reset", t.g.opt.Now().Add(w.s.Reset).UTC().Format(time.RFC3339))
+			continue
+		}
+		h.Set("x-ratelimit-limit-"+w.what, strconv.FormatInt(w.s.Limit, 10))
+		h.Set("x-ratelimit-remaining-"+w.what, strconv.FormatInt(max(w.s.Remaining, 0), 10))
+		h.Set("x-ratelimit-reset-"+w.what, formatReset(w.s.Reset))
+	}
+}
+
+// tightest picks the request window and the token window with the least
+// room left.
+func tightest(states []counter.State, r *counter.Reservation) (req, tok *counter.State) {
+	if r == nil {
+		return nil, nil
+	}
+	isToken := make(map[string]bool, len(r.Tokens))
+	for _, w := range r.Tokens {
+		isToken[w.Key] = true
+	}
+	for i := range states {
+		s := &states[i]
+		p := &req
+		if isToken[s.Key] {
+			p = &tok
+		}
+		if *p == nil || s.Remaining < (*p).Remaining {
+			*p = s
+		}
+	}
+	return req, tok
+}
+
+// formatReset renders a duration as OpenAI does ("1s", "6m0s", "120ms").
+func formatReset(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+func newReservationID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "res_" + hex.EncodeToString(b[:])
+}
+
+// promptTokens counts the prompt with the tokenizer, unless the
+// reservation already did.
+func (t *Ticket) promptTokens() int64 {
+	if t.prompt != nil {
+		return *t.prompt
+	}
+	if t.req == nil || t.req.Decode() != nil {
+		return 0
+	}
+	n, err := t.g.opt.Tokens.Request(t.req)
+	if err != nil {
+		return 0
+	}
+	return int64(n)
+}

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/router"
+)
+
+// identify authenticates the caller when governance is on and puts the
+// identity in the routing input. It answers a refusal itself.
+func (s *Server) identify(w http.ResponseWriter, r *http.Request, c *caller, in *router.Input) (*govern.Identity, bool) {
+	g := s.opt.Gate
+	if g == nil {
+		return nil, true
+	}
+	id, err := g.Identify(r.Context(), r.Header)
+	if err != nil {
+		g.RecordRefusal(nil, in.Model, w.Header().Get("x-request-id"), llm.AsError(err).HTTPStatus(), err)
+		s.writeError(w, c, err)
+		return nil, false
+	}
+	in.Key, in.User, in.Team = id.Vars()
+	return id, true
+}
+
+// admit checks allowlists and takes the reservations; it answers a
+// refusal itself. A nil ticket with true means governance is off.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *caller, id *govern.Identity, in *router.Input, route *router.Route, req *llm.Request) (*govern.Ticket, bool) {
+	g := s.opt.Gate
+	if g == nil {
+		return nil, true
+	}
+	t, err := g.Admit(r.Context(), id, in, route, req)
+	if err != nil {
+		s.writeError(w, c, err)
+		return nil, false
+	}
+	t.SetRequestID(w.Header().Get("x-request-id"))
+	t.SetHeaders(w.Header(), c.dialect)
+	return t, true
+}
+
+// refused records a request answered before admission (unknown model,
+// policy) when governance is on.
+func (s *Server) refused(w http.ResponseWriter, id *govern.Identity, model string, err error) {
+	if g := s.opt.Gate; g != nil {
+		g.RecordRefusal(id, model, w.Header().Get("x-request-id"), llm.AsError(err).HTTPStatus(), err)
+	}
+}
+
+// meter watches a stream for the usage the upstream reports.
+type meter struct {
+	llm.Stream
+	usage llm.Usage
+	known bool
+}
+
+func (m *meter) Next() (llm.Event, error) {
+	ev, err := m.Stream.Next()
+	if err == nil {
+		m.observe(ev)
+	}
+	return ev, err
+}
+
+func (m *meter) observe(ev llm.Event) {
+	switch {
+	case ev.Type == llm.EventResponse && ev.Response != nil:
+		m.usage, m.known = ev.Response.Usage, true
+	case ev.Usage != nil:
+		m.usage.Merge(*ev.Usage)
+		m.known = true
+	}
+}
+
+// finish ends a ticket with what the stream reported.
+func finish(t *govern.Ticket, res *router.Result, m *meter, status int, err error) {
+	if t == nil {
+		return
+	}
+	o := govern.Outcome{Sent: true, Status: status, Err: err}
+	if res != nil {
+		o.Provider, o.Upstream = res.Target.Provider.Name(), res.Target.Model
+	}
+	if m != nil {
+		o.Usage, o.UsageKnown = m.usage, m.known
+	} else {
+		o.UsageKnown = true // the upstream refused: nothing was generated
+	}
+	t.Finish(o)
+}
