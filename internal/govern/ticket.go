@@ -38,9 +38,9 @@ type Outcome struct {
 	UsageKnown bool
 	Sent       bool // a provider was reached
 	Provider   string
-	Upstream  string // upstream model, whose price applies
-	Status    int
-	Err       error
+	Upstream   string // upstream model, whose price applies
+	Status     int
+	Err        error
 }
 
 // SetRequestID names the request in the usage log.
