@@ -60,7 +60,10 @@ func (t *Ticket) Finish(o Outcome) {
 		if o.Upstream != "" && t.g.opt.Catalog != nil {
 			cost = Cost(u, t.g.opt.Catalog.Lookup(o.Upstream).Price)
 		}
-		if t.reserved != nil {
+		// Request counts never change after admission, so a reservation of
+		// request windows only needs no settling (one Redis round trip per
+		// request instead of two).
+		if r := t.reserved; r != nil && (len(r.Tokens) > 0 || len(r.Budgets) > 0) {
 			// Settle even if the caller left: use a fresh context.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			err := t.g.opt.Counter.Settle(ctx, t.reserved, counter.Usage{Tokens: int64(u.InputTokens + u.OutputTokens), Cost: microUSD(cost * 1e6)})
