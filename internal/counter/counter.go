@@ -15,6 +15,15 @@ import (
 // decides between failing closed and failing open.
 var ErrUnavailable = errors.New("counter backend unavailable")
 
+// ErrDuplicate is returned by Reserve for an ID that already holds a live
+// reservation. Members are keyed by ID, so a reused ID would otherwise be
+// counted once for two requests.
+var ErrDuplicate = errors.New("counter: reservation id already in use")
+
+// DefaultTTL is how long a reservation holds budget when Reservation.TTL is
+// zero.
+const DefaultTTL = 10 * time.Minute
+
 // Window is one sliding-window limit on one scope: at most Limit units in
 // any interval of length Window. Key names the scope and the window, e.g.
 // "key:k_123:rpm".
@@ -40,7 +49,11 @@ type Budget struct {
 // Reservation is what one request takes before it is forwarded. All of it
 // is admitted or none of it.
 type Reservation struct {
-	ID       string   // unique per request (the request id)
+	// ID is unique per request and never reused: it names the
+	// reservation's entries and its settle marker (Reserve returns
+	// ErrDuplicate for an ID still in use). Generate it; never take it
+	// from the client.
+	ID       string
 	Requests []Window // each gets +1
 	Tokens   []Window // each gets +TokenAmount
 	// TokenAmount is the estimate reserved on every token window: prompt
@@ -50,7 +63,7 @@ type Reservation struct {
 	Cost        int64    // micro-USD: the most this request can cost
 	// TTL bounds how long an unsettled reservation holds budget: after it,
 	// the reservation no longer counts (a crash between reserve and settle
-	// does not leak forever).
+	// does not leak forever). Zero means DefaultTTL.
 	TTL time.Duration
 }
 
@@ -66,12 +79,15 @@ type State struct {
 // Decision is the outcome of Reserve.
 type Decision struct {
 	Allowed bool
-	// Denied is the Key of the first window or budget that refused.
+	// Denied is the Key of the first window or budget that refused. A
+	// refusing budget wins over refusing windows (waiting does not help).
 	Denied string
 	// Budget is true when the refusal is a budget (not a rate limit).
 	Budget bool
-	// RetryAfter is when a refused rate limit will have room again (zero for
-	// budgets).
+	// RetryAfter is when a refused rate limit will have room again: the
+	// longest wait over the refusing windows (zero for budgets). A window
+	// whose Limit is below the amount asked can never admit it; its wait
+	// is reported as its whole Window.
 	RetryAfter time.Duration
 	// States of every request and token window, in Reservation order.
 	States []State
