@@ -57,10 +57,14 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	} else {
 		g.counter = counter.NewMemory(time.Now)
 	}
+	var local counter.Counter // per-replica limits while Redis is down (fail_open)
+	if cfg.Redis != "" && cfg.Counters.FailOpen {
+		local = counter.NewMemory(time.Now)
+	}
 	g.writer = govern.NewWriter(st, usageFlushInterval, logger)
 	g.gate = govern.New(govern.Options{
 		Store: st, Counter: g.counter, Catalog: cat, Usage: g.writer,
-		RequireKey: cfg.Auth == config.AuthKeys, FailOpen: cfg.Counters.FailOpen, Logger: logger,
+		RequireKey: cfg.Auth == config.AuthKeys, FailOpen: cfg.Counters.FailOpen, Local: local, Logger: logger,
 	})
 	keys := make([]admin.AdminKey, 0, len(cfg.AdminKeys)+1)
 	if k := os.Getenv("TIDEGATE_ADMIN_KEY"); k != "" {

@@ -29,9 +29,11 @@ type Options struct {
 	// RequireKey: auth: keys. Without it requests are anonymous and only
 	// recorded.
 	RequireKey bool
-	// FailOpen admits requests when the counter backend is unreachable
-	// (default: fail closed with a 503).
+	// FailOpen admits requests when the counter backend is unreachable,
+	// enforcing the limits per replica on Local instead (default: fail
+	// closed with a 503).
 	FailOpen bool
+	Local    counter.Counter
 	// ReservationTTL bounds how long an unsettled reservation holds budget.
 	ReservationTTL time.Duration
 	Logger         *slog.Logger
@@ -104,7 +106,7 @@ func authError(msg string) *llm.Error {
 // reservations for one request on route. The returned Ticket must be
 // finished exactly once.
 func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route *router.Route, req *llm.Request) (*Ticket, error) {
-	t := &Ticket{g: g, id: id, model: in.Model, start: g.opt.Now(), req: req}
+	t := &Ticket{g: g, id: id, model: in.Model, start: g.opt.Now(), req: req, counter: g.opt.Counter}
 	if id == nil {
 		return t, nil
 	}
@@ -130,6 +132,11 @@ func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route 
 		t.prompt = &prompt
 	}
 	dec, err := g.opt.Counter.Reserve(ctx, res)
+	if err != nil && g.opt.FailOpen && g.opt.Local != nil {
+		g.opt.Logger.Warn("counter backend unavailable: limits enforced per replica", "error", err)
+		t.counter = g.opt.Local
+		dec, err = g.opt.Local.Reserve(ctx, res)
+	}
 	if err != nil {
 		if g.opt.FailOpen {
 			g.opt.Logger.Warn("limits not enforced: counter backend unavailable", "error", err)

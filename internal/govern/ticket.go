@@ -23,6 +23,7 @@ type Ticket struct {
 	requestID string
 	start     time.Time
 	reserved  *counter.Reservation
+	counter   counter.Counter // where the reservation was taken
 	req       *llm.Request
 	prompt    *int64 // prompt tokens, once counted
 	states    []counter.State
@@ -66,7 +67,7 @@ func (t *Ticket) Finish(o Outcome) {
 		if r := t.reserved; r != nil && (len(r.Tokens) > 0 || len(r.Budgets) > 0) {
 			// Settle even if the caller left: use a fresh context.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := t.g.opt.Counter.Settle(ctx, t.reserved, counter.Usage{Tokens: int64(u.InputTokens + u.OutputTokens), Cost: microUSD(cost * 1e6)})
+			err := t.counter.Settle(ctx, t.reserved, counter.Usage{Tokens: int64(u.InputTokens + u.OutputTokens), Cost: microUSD(cost * 1e6)})
 			cancel()
 			if err != nil {
 				t.g.opt.Logger.Warn("settle failed; the reservation expires on its own", "error", err)
