@@ -35,18 +35,25 @@ type governance struct {
 const usageFlushInterval = 500 * time.Millisecond
 
 func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, logger *slog.Logger) (*governance, error) {
-	if cfg.Store == "" {
+	modelLimits := false
+	for _, m := range cfg.Models {
+		modelLimits = modelLimits || m.Limits.Any()
+	}
+	if cfg.Store == "" && !modelLimits {
 		return &governance{}, nil
 	}
-	st, err := store.Open(ctx, cfg.Store)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	g := &governance{}
+	if cfg.Store != "" {
+		st, err := store.Open(ctx, cfg.Store)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		g.store = st
 	}
-	g := &governance{store: st}
 	if cfg.Redis != "" {
 		opts, err := redis.ParseURL(cfg.Redis)
 		if err != nil {
-			st.Close()
+			g.close()
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		prefix := cfg.Counters.Prefix
@@ -61,11 +68,16 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	if cfg.Redis != "" && cfg.Counters.FailOpen {
 		local = counter.NewMemory(time.Now)
 	}
-	g.writer = govern.NewWriter(st, usageFlushInterval, logger)
+	if g.store != nil {
+		g.writer = govern.NewWriter(g.store, usageFlushInterval, logger)
+	}
 	g.gate = govern.New(govern.Options{
-		Store: st, Counter: g.counter, Catalog: cat, Usage: g.writer,
+		Store: g.store, Counter: g.counter, Catalog: cat, Usage: g.writer,
 		RequireKey: cfg.Auth == config.AuthKeys, FailOpen: cfg.Counters.FailOpen, Local: local, Logger: logger,
 	})
+	if g.store == nil { // model limits only: no keys, no usage log, no admin API
+		return g, nil
+	}
 	keys := make([]admin.AdminKey, 0, len(cfg.AdminKeys)+1)
 	if k := os.Getenv("TIDEGATE_ADMIN_KEY"); k != "" {
 		keys = append(keys, admin.AdminKey{Name: "bootstrap", Secret: k, Scope: "admin"})
@@ -73,7 +85,7 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	for _, k := range cfg.AdminKeys {
 		keys = append(keys, admin.AdminKey{Name: k.Name, Secret: k.Key, Scope: k.Scope})
 	}
-	g.admin = admin.New(admin.Options{Store: st, AdminKeys: keys, Logger: logger, OnChange: g.gate.Invalidate})
+	g.admin = admin.New(admin.Options{Store: g.store, AdminKeys: keys, Logger: logger, OnChange: g.gate.Invalidate})
 	return g, nil
 }
 

@@ -302,6 +302,11 @@ func (c *Config) Validate() error {
 			add(path+".scope", "must be read or admin")
 		}
 	}
+	for name, m := range c.Models {
+		if l := m.Limits; l.RPM < 0 || l.RPH < 0 || l.TPM < 0 || l.TPH < 0 {
+			add("models."+name+".limits", "limits must not be negative")
+		}
+	}
 	for name, p := range c.Pricing {
 		if p.Input < 0 || p.Output < 0 || p.CacheRead < 0 || p.CacheWrite < 0 {
 			add("pricing."+name, "prices must not be negative")

@@ -59,7 +59,21 @@ type Model struct {
 	// FallbackOnRefusal moves to the next target when a non-stream answer
 	// was refused by the upstream's content filter.
 	FallbackOnRefusal bool `yaml:"fallback_on_refusal"`
+	// Limits cap the model as a whole, whoever calls it (a wildcard entry
+	// shares one limit across the names it matches).
+	Limits ModelLimits `yaml:"limits"`
 }
+
+// ModelLimits are a model's request and token rate limits (0: none).
+type ModelLimits struct {
+	RPM int64 `yaml:"rpm"`
+	RPH int64 `yaml:"rph"`
+	TPM int64 `yaml:"tpm"`
+	TPH int64 `yaml:"tph"`
+}
+
+// Any reports whether a limit is set.
+func (l ModelLimits) Any() bool { return l.RPM > 0 || l.RPH > 0 || l.TPM > 0 || l.TPH > 0 }
 
 // Target is one upstream model on one provider, inline or a reference to a
 // named target (`target: premium`) with optional overrides.

@@ -107,10 +107,15 @@ func authError(msg string) *llm.Error {
 // finished exactly once.
 func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route *router.Route, req *llm.Request) (*Ticket, error) {
 	t := &Ticket{g: g, id: id, model: in.Model, start: g.opt.Now(), req: req, counter: g.opt.Counter}
-	if id == nil {
+	scopes := id.scopes()
+	if route != nil && route.Limits.Any() {
+		l := route.Limits
+		scopes = append(scopes, scope{kind: "model", id: route.LimitKey, limits: store.Limits{RPM: l.RPM, RPH: l.RPH, TPM: l.TPM, TPH: l.TPH}})
+	}
+	if len(scopes) == 0 {
 		return t, nil
 	}
-	for _, s := range id.scopes() {
+	for _, s := range scopes {
 		if len(s.models) > 0 && !allowed(s.models, in.Model) {
 			t.refuse(http.StatusForbidden, "model not allowed")
 			return nil, &llm.Error{Kind: llm.KindPermission, Code: "model_not_allowed", Param: "model",
@@ -120,7 +125,7 @@ func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route 
 	if g.opt.Counter == nil {
 		return t, nil
 	}
-	res, prompt, err := g.reservation(ctx, id, in, route, req)
+	res, prompt, err := g.reservation(ctx, scopes, in, route, req)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +174,9 @@ type scope struct {
 }
 
 func (id *Identity) scopes() []scope {
+	if id == nil {
+		return nil
+	}
 	out := []scope{{"key", id.Key.ID, id.Key.Models, id.Key.Limits}}
 	if id.User != nil {
 		out = append(out, scope{"user", id.User.ID, id.User.Models, id.User.Limits})
@@ -197,10 +205,10 @@ func allowed(list []string, model string) bool {
 // the estimated tokens on every token window, and its largest possible cost
 // on every budget. It returns nil when no scope has any limit, and the
 // prompt's token count when it counted it (-1 when only estimated).
-func (g *Gate) reservation(ctx context.Context, id *Identity, in *router.Input, route *router.Route, req *llm.Request) (*counter.Reservation, int64, error) {
+func (g *Gate) reservation(ctx context.Context, scopes []scope, in *router.Input, route *router.Route, req *llm.Request) (*counter.Reservation, int64, error) {
 	res := &counter.Reservation{ID: newReservationID(), TTL: g.opt.ReservationTTL}
 	budgets := false
-	for _, s := range id.scopes() {
+	for _, s := range scopes {
 		l := s.limits
 		base := s.kind + ":" + s.id
 		for _, w := range []struct {

@@ -78,6 +78,10 @@ type Route struct {
 	// Timeout bounds all attempts and the stream together; 0: none.
 	Timeout           time.Duration
 	FallbackOnRefusal bool
+	// Limits are the model's own rate limits, counted under LimitKey (the
+	// config entry's name, shared by every name a wildcard matches).
+	Limits   config.ModelLimits
+	LimitKey string
 
 	lb *balancer // loadbalance state, shared by the expansions of a wildcard
 }
@@ -173,7 +177,8 @@ func New(opt Options) (*Router, error) {
 	}
 	for _, name := range sortedKeys(cfg.Models) {
 		m := cfg.Models[name]
-		rt := &Route{Name: name, Strategy: m.StrategyName(), Timeout: time.Duration(m.Timeout), FallbackOnRefusal: m.FallbackOnRefusal}
+		rt := &Route{Name: name, Strategy: m.StrategyName(), Timeout: time.Duration(m.Timeout), FallbackOnRefusal: m.FallbackOnRefusal,
+			Limits: m.Limits, LimitKey: name}
 		for i, ct := range m.TargetList() {
 			t, err := r.target(cfg, ct, opt)
 			if err != nil {
