@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -54,6 +55,9 @@ type Config struct {
 	// ModelInfo overrides or extends the embedded model catalogue, keyed by
 	// upstream model name (a trailing * matches a prefix).
 	ModelInfo map[string]ModelInfo `yaml:"model_info"`
+	// APIs are inbound APIs: OpenAPI specs served as MCP tools and as
+	// validated HTTP routes.
+	APIs map[string]API `yaml:"apis"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -172,7 +176,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(data, getenv)
+	cfg, err := parse(data, getenv, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -180,8 +184,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 }
 
 // Parse decodes YAML strictly (unknown keys are errors), applies defaults
-// and validates.
+// and validates. Relative spec paths are relative to the working directory.
 func Parse(data []byte, getenv func(string) string) (*Config, error) {
+	return parse(data, getenv, "")
+}
+
+// parse is Parse with relative paths resolved against dir.
+func parse(data []byte, getenv func(string) string, dir string) (*Config, error) {
 	expanded, err := Expand(string(data), getenv)
 	if err != nil {
 		return nil, err
@@ -193,6 +202,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 	cfg.applyDefaults()
+	cfg.applyAPIDefaults(dir)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -341,6 +351,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateRouting(add)
+	c.validateAPIs(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}
@@ -395,6 +406,17 @@ func (c *Config) Marshal() []byte {
 			p.APIKey = "REDACTED"
 		}
 		redacted.Providers[k] = p
+	}
+	redacted.APIs = make(map[string]API, len(c.APIs))
+	for k, a := range c.APIs {
+		if len(a.Headers) > 0 {
+			h := make(map[string]string, len(a.Headers))
+			for name := range a.Headers {
+				h[name] = "REDACTED"
+			}
+			a.Headers = h
+		}
+		redacted.APIs[k] = a
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

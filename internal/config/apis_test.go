@@ -1,0 +1,108 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAPIsDefaultsAndRelativeSpec(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "orders.yaml"), []byte("openapi: 3.0.3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tidegate.yaml")
+	if err := os.WriteFile(path, []byte(`
+apis:
+  orders:
+    spec: orders.yaml
+    upstream: http://127.0.0.1:9/api/
+  billing:
+    spec: orders.yaml
+    upstream: https://billing.example
+    base_path: /billing/
+    auth: keys
+    timeout: 5s
+    mcp: {enabled: false}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.APIs["orders"]
+	if o.Spec != filepath.Join(dir, "orders.yaml") || o.Upstream != "http://127.0.0.1:9/api" || o.BasePath != "/apis/orders" ||
+		o.MCP.Path != "/mcp/orders" || !o.MCP.On() || o.Auth != APIAuthPassthrough || o.Timeout.D(0) != DefaultAPITimeout {
+		t.Fatalf("orders defaults: %+v", o)
+	}
+	b := cfg.APIs["billing"]
+	if b.BasePath != "/billing" || b.MCP.On() || b.Timeout.D(0) != 5*time.Second {
+		t.Fatalf("billing: %+v", b)
+	}
+	if cfg.Store != "sqlite://tidegate.db" {
+		t.Fatalf("auth: keys needs a store; got %q", cfg.Store)
+	}
+}
+
+func TestAPIsValidation(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(spec, []byte("openapi: 3.0.3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse([]byte(`
+apis:
+  a:
+    upstream: ftp://x
+    auth: jwt
+  b:
+    spec: /nonexistent/spec.yaml
+    upstream: http://127.0.0.1:9
+    base_path: /v1/b
+    mcp: {allowed_origins: ["localhost:3000"]}
+  c:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    base_path: /mcp/d
+    headers: {"X-Bad": "a\nb"}
+  d:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+`), env(nil))
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, want := range []string{
+		"apis.a.spec: required",
+		`apis.a.upstream: must be an http(s) URL, got "ftp://x"`,
+		"apis.a.auth: jwt is not supported yet",
+		"apis.b.spec: stat /nonexistent/spec.yaml",
+		"apis.b.base_path: /v1/b is a gateway route",
+		`apis.b.mcp.allowed_origins[0]: must be an origin`,
+		"apis.c.headers.X-Bad: header value must not contain line breaks",
+		"apis.d.mcp.path: /mcp/d is already mounted by apis.c",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestAPIHeadersRedacted(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(spec, []byte("openapi: 3.0.3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte(`
+apis:
+  a: {spec: `+spec+`, upstream: "http://127.0.0.1:9", headers: {Authorization: "Bearer upstream-secret"}}
+`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := string(cfg.Marshal()); strings.Contains(out, "upstream-secret") {
+		t.Fatalf("secret in:\n%s", out)
+	}
+}
