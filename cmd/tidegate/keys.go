@@ -142,66 +142,57 @@ func keysListCmd(af *adminFlags) *cobra.Command {
 	return cmd
 }
 
-func keysGetCmd(af *adminFlags) *cobra.Command {
+// keyCmd is a subcommand on the key named by its one argument: method on
+// /admin/keys/ID plus suffix, with the body that in returns (in may be
+// nil), and the answer shown by show unless --json.
+func keyCmd[T any](af *adminFlags, use, short, method, suffix string, in func() (any, error), show func(io.Writer, *T)) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get ID",
-		Short: "Show one virtual key",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var body any
+			if in != nil {
+				var err error
+				if body, err = in(); err != nil {
+					return err
+				}
+			}
 			c, err := af.client()
 			if err != nil {
 				return err
 			}
-			var k admin.Key
-			if printed, err := c.call(cmd, af.json, http.MethodGet, "/admin/keys/"+url.PathEscape(args[0]), nil, &k); err != nil || printed {
+			var k T
+			if printed, err := c.call(cmd, af.json, method, "/admin/keys/"+url.PathEscape(args[0])+suffix, body, &k); err != nil || printed {
 				return err
 			}
-			printKey(cmd.OutOrStdout(), &k)
+			show(cmd.OutOrStdout(), &k)
 			return nil
 		},
 	}
 }
 
+func keysGetCmd(af *adminFlags) *cobra.Command {
+	return keyCmd(af, "get ID", "Show one virtual key", http.MethodGet, "", nil, printKey)
+}
+
 func keysRevokeCmd(af *adminFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a virtual key: it stops working at once",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			var k admin.Key
-			if printed, err := c.call(cmd, af.json, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/revoke", nil, &k); err != nil || printed {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Revoked key %s (%s) at %s.\n", k.ID, k.Name, timeCell(k.RevokedAt))
-			return nil
-		},
-	}
+	return keyCmd(af, "revoke ID", "Revoke a virtual key: it stops working at once", http.MethodPost, "/revoke", nil,
+		func(out io.Writer, k *admin.Key) {
+			fmt.Fprintf(out, "Revoked key %s (%s) at %s.\n", k.ID, k.Name, timeCell(k.RevokedAt))
+		})
 }
 
 func keysRotateCmd(af *adminFlags) *cobra.Command {
 	var grace time.Duration
-	cmd := &cobra.Command{
-		Use:   "rotate ID [--grace 1h]",
-		Short: "Issue a new secret for a key; the old one keeps working for the grace period",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	cmd := keyCmd(af, "rotate ID [--grace 1h]", "Issue a new secret for a key; the old one keeps working for the grace period", http.MethodPost, "/rotate",
+		func() (any, error) {
 			if grace < 0 {
-				return fmt.Errorf("--grace must not be negative")
+				return nil, fmt.Errorf("--grace must not be negative")
 			}
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"grace_seconds": int64(grace / time.Second)}
-			var k admin.KeyWithSecret
-			if printed, err := c.call(cmd, af.json, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/rotate", body, &k); err != nil || printed {
-				return err
-			}
-			out := cmd.OutOrStdout()
+			return map[string]any{"grace_seconds": int64(grace / time.Second)}, nil
+		},
+		func(out io.Writer, k *admin.KeyWithSecret) {
 			fmt.Fprintf(out, "Rotated key %s (%s).\n", k.ID, k.Name)
 			if k.PrevValidUntil != nil {
 				fmt.Fprintf(out, "The old secret keeps working until %s.\n", timeCell(k.PrevValidUntil))
@@ -210,9 +201,7 @@ func keysRotateCmd(af *adminFlags) *cobra.Command {
 			}
 			fmt.Fprintln(out, "New secret — shown only this once, store it now:")
 			fmt.Fprintln(out, k.Secret)
-			return nil
-		},
-	}
+		})
 	cmd.Flags().DurationVar(&grace, "grace", 0, "how long the old secret keeps working (e.g. 1h; default: stops at once)")
 	return cmd
 }

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
 func TestVersion(t *testing.T) {
-	needBinary(t)
-	out, code := runCmd(t, baseEnv(t), "version")
+	bin.Need(t)
+	out, code := runCmd(t, testbinary.Env(t), "version")
 	if code != 0 {
 		t.Fatalf("tidegate version: exit %d: %s", code, out)
 	}
@@ -26,15 +27,15 @@ func TestVersion(t *testing.T) {
 // TestZeroConfig: no config and no keys still serves echo in both
 // dialects, /health and /v1/models.
 func TestZeroConfig(t *testing.T) {
-	needBinary(t)
-	versionOut, _ := runCmd(t, baseEnv(t), "version")
+	bin.Need(t)
+	versionOut, _ := runCmd(t, testbinary.Env(t), "version")
 	version := strings.TrimSpace(strings.TrimPrefix(versionOut, "tidegate "))
 
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := serve(t, append(baseEnv(t), "TIDEGATE_LISTEN="+addr), addr)
+	addr := testbinary.FreeAddr(t)
+	p := serve(t, testbinary.Env(t, "TIDEGATE_LISTEN="+addr), addr)
 
 	t.Run("health", func(t *testing.T) {
-		r := do(t, http.MethodGet, p.url+"/health", "")
+		r := do(t, http.MethodGet, p.URL+"/health", "")
 		var h struct {
 			Status        string   `json:"status"`
 			Version       *string  `json:"version"`
@@ -55,7 +56,7 @@ func TestZeroConfig(t *testing.T) {
 		}
 	})
 	t.Run("models", func(t *testing.T) {
-		r := do(t, http.MethodGet, p.url+"/v1/models", "")
+		r := do(t, http.MethodGet, p.URL+"/v1/models", "")
 		var m struct {
 			Object string `json:"object"`
 			Data   []struct {
@@ -73,27 +74,27 @@ func TestZeroConfig(t *testing.T) {
 		}
 	})
 	t.Run("openai", func(t *testing.T) {
-		if got := openAIText(t, do(t, http.MethodPost, p.url+"/v1/chat/completions", chatBody("echo", false))); got != "hello there" {
+		if got := openAIText(t, do(t, http.MethodPost, p.URL+"/v1/chat/completions", chatBody("echo", false))); got != "hello there" {
 			t.Errorf("echo answered %q", got)
 		}
-		resp, fr := openStream(t, p.url+"/v1/chat/completions", chatBody("echo", true))
+		resp, fr := openStream(t, p.URL+"/v1/chat/completions", chatBody("echo", true))
 		frames, err := readAllFrames(t, resp, fr, 10*time.Second)
 		if err != nil || len(frames) < 2 || frames[len(frames)-1].Data != "[DONE]" {
 			t.Errorf("echo stream did not end with [DONE] (err %v): %v", err, frames)
 		}
 	})
 	t.Run("anthropic", func(t *testing.T) {
-		if got := anthropicText(t, do(t, http.MethodPost, p.url+"/v1/messages", messagesBody("echo", false))); got != "hello there" {
+		if got := anthropicText(t, do(t, http.MethodPost, p.URL+"/v1/messages", messagesBody("echo", false))); got != "hello there" {
 			t.Errorf("echo answered %q", got)
 		}
-		resp, fr := openStream(t, p.url+"/v1/messages", messagesBody("echo", true))
+		resp, fr := openStream(t, p.URL+"/v1/messages", messagesBody("echo", true))
 		frames, err := readAllFrames(t, resp, fr, 10*time.Second)
 		if err != nil || len(frames) < 2 || frames[0].Event != "message_start" || frames[len(frames)-1].Event != "message_stop" {
 			t.Errorf("echo stream is not message_start … message_stop (err %v): %v", err, frames)
 		}
 	})
 	t.Run("no provider without a key", func(t *testing.T) {
-		r := do(t, http.MethodPost, p.url+"/v1/chat/completions", chatBody("openai/gpt-4o-mini", false))
+		r := do(t, http.MethodPost, p.URL+"/v1/chat/completions", chatBody("openai/gpt-4o-mini", false))
 		if r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "/v1/models") {
 			t.Errorf("openai/gpt-4o-mini without OPENAI_API_KEY: %s, want 404 pointing to /v1/models", r)
 		}
@@ -103,15 +104,15 @@ func TestZeroConfig(t *testing.T) {
 // TestZeroConfigOpenAIKey: OPENAI_API_KEY and OPENAI_BASE_URL make
 // openai/<model> route to that server, from both dialects.
 func TestZeroConfigOpenAIKey(t *testing.T) {
-	needBinary(t)
+	bin.Need(t)
 	up := testupstream.New("openai")
 	t.Cleanup(up.Close)
 	up.Set(testupstream.Reply{Text: "Hi from the fake OpenAI."})
 	const key = "sk-e2e-binary-openai-123456"
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := serve(t, append(baseEnv(t), "TIDEGATE_LISTEN="+addr, "OPENAI_API_KEY="+key, "OPENAI_BASE_URL="+up.URL+"/v1"), addr)
+	addr := testbinary.FreeAddr(t)
+	p := serve(t, testbinary.Env(t, "TIDEGATE_LISTEN="+addr, "OPENAI_API_KEY="+key, "OPENAI_BASE_URL="+up.URL+"/v1"), addr)
 
-	r := do(t, http.MethodPost, p.url+"/v1/chat/completions", chatBody("openai/gpt-4o-mini", false))
+	r := do(t, http.MethodPost, p.URL+"/v1/chat/completions", chatBody("openai/gpt-4o-mini", false))
 	if got := openAIText(t, r); got != "Hi from the fake OpenAI." {
 		t.Errorf("openai/gpt-4o-mini answered %q", got)
 	}
@@ -122,13 +123,13 @@ func TestZeroConfigOpenAIKey(t *testing.T) {
 	if last.Path != "/v1/chat/completions" || last.JSON()["model"] != "gpt-4o-mini" || last.Header.Get("Authorization") != "Bearer "+key {
 		t.Errorf("upstream got %s %s model %v auth %q", last.Method, last.Path, last.JSON()["model"], last.Header.Get("Authorization"))
 	}
-	if got := anthropicText(t, do(t, http.MethodPost, p.url+"/v1/messages", messagesBody("openai/gpt-4o-mini", false))); got != "Hi from the fake OpenAI." {
+	if got := anthropicText(t, do(t, http.MethodPost, p.URL+"/v1/messages", messagesBody("openai/gpt-4o-mini", false))); got != "Hi from the fake OpenAI." {
 		t.Errorf("openai/gpt-4o-mini from the Anthropic dialect answered %q", got)
 	}
 	if n := len(up.Requests()); n != 2 {
 		t.Errorf("upstream received %d requests, want 2", n)
 	}
-	models := string(do(t, http.MethodGet, p.url+"/v1/models", "").Body)
+	models := string(do(t, http.MethodGet, p.URL+"/v1/models", "").Body)
 	if !strings.Contains(models, `"openai/gpt-4o-mini"`) || !strings.Contains(models, `"echo"`) {
 		t.Errorf("/v1/models does not list openai/gpt-4o-mini and echo: %s", models)
 	}
@@ -137,11 +138,11 @@ func TestZeroConfigOpenAIKey(t *testing.T) {
 // TestNonLoopbackNeedsAuth: listening beyond loopback without `auth:` is
 // refused at start with a clear message; `auth: none` allows it.
 func TestNonLoopbackNeedsAuth(t *testing.T) {
-	needBinary(t)
-	port := freePort(t)
+	bin.Need(t)
+	port := testbinary.FreePort(t)
 	open := fmt.Sprintf("listen: 0.0.0.0:%d\nproviders: {echo: {type: echo}}\nmodels: {echo: {provider: echo, model: echo}}\n", port)
 
-	out, code := runCmd(t, baseEnv(t), "serve", "--config", writeFile(t, "open.yaml", open))
+	out, code := runCmd(t, testbinary.Env(t), "serve", "--config", writeFile(t, "open.yaml", open))
 	if code == 0 {
 		t.Errorf("serve on 0.0.0.0 without auth exited 0, want a refusal")
 	}
@@ -155,21 +156,19 @@ func TestNonLoopbackNeedsAuth(t *testing.T) {
 	}
 
 	// The zero-config path is held to the same rule.
-	out, code = runCmd(t, append(baseEnv(t), fmt.Sprintf("TIDEGATE_LISTEN=0.0.0.0:%d", port)), "serve")
+	out, code = runCmd(t, testbinary.Env(t, fmt.Sprintf("TIDEGATE_LISTEN=0.0.0.0:%d", port)), "serve")
 	if code == 0 || !strings.Contains(out, "auth: none") {
 		t.Errorf("zero-config serve on 0.0.0.0: exit %d, want a refusal naming `auth: none`:\n%s", code, out)
 	}
 
-	p := serve(t, baseEnv(t), fmt.Sprintf("127.0.0.1:%d", port), "--config", writeFile(t, "none.yaml", "auth: none\n"+open))
-	if got := openAIText(t, do(t, http.MethodPost, p.url+"/v1/chat/completions", chatBody("echo", false))); got != "hello there" {
+	p := serve(t, testbinary.Env(t), fmt.Sprintf("127.0.0.1:%d", port), "--config", writeFile(t, "none.yaml", "auth: none\n"+open))
+	if got := openAIText(t, do(t, http.MethodPost, p.URL+"/v1/chat/completions", chatBody("echo", false))); got != "hello there" {
 		t.Errorf("echo answered %q", got)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if !p.wait(10 * time.Second) {
+	p.Signal(t, syscall.SIGTERM)
+	if !p.Wait(10 * time.Second) {
 		t.Errorf("still running 10s after SIGTERM")
-	} else if code := p.exitCode(); code != 0 {
+	} else if code := p.ExitCode(); code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
 }
@@ -177,7 +176,7 @@ func TestNonLoopbackNeedsAuth(t *testing.T) {
 // TestLint reports every problem of a config with its path, and accepts a
 // valid one.
 func TestLint(t *testing.T) {
-	needBinary(t)
+	bin.Need(t)
 	bad := `
 listen: 0.0.0.0:8080
 server: {max_body_bytes: -1}
@@ -191,7 +190,7 @@ models:
   m2: {provider: oai}
   "a*b": {provider: oai, model: x}
 `
-	out, code := runCmd(t, baseEnv(t), "lint", "--config", writeFile(t, "bad.yaml", bad))
+	out, code := runCmd(t, testbinary.Env(t), "lint", "--config", writeFile(t, "bad.yaml", bad))
 	if code == 0 {
 		t.Errorf("lint of a broken config exited 0:\n%s", out)
 	}
@@ -214,12 +213,12 @@ models:
 		t.Logf("lint output:\n%s", out)
 	}
 
-	out, code = runCmd(t, baseEnv(t), "lint", "--config", writeFile(t, "auth.yaml", "listen: 127.0.0.1:1\nauth: maybe\n"))
+	out, code = runCmd(t, testbinary.Env(t), "lint", "--config", writeFile(t, "auth.yaml", "listen: 127.0.0.1:1\nauth: maybe\n"))
 	if code == 0 || !strings.Contains(out, `auth: unknown mode "maybe"`) {
 		t.Errorf("lint of an unknown auth mode: exit %d, want an error with its path:\n%s", code, out)
 	}
 
-	out, code = runCmd(t, baseEnv(t), "lint", "--config", writeFile(t, "unknown.yaml", "listen: 127.0.0.1:1\nprovders: {}\n"))
+	out, code = runCmd(t, testbinary.Env(t), "lint", "--config", writeFile(t, "unknown.yaml", "listen: 127.0.0.1:1\nprovders: {}\n"))
 	if code == 0 || !strings.Contains(out, "provders") {
 		t.Errorf("lint of a config with an unknown key: exit %d, want an error naming it:\n%s", code, out)
 	}
@@ -232,7 +231,7 @@ models:
   fast: {provider: oai, model: gpt-4o-mini}
   echo: {provider: echo, model: echo}
 `
-	out, code = runCmd(t, baseEnv(t), "lint", "--config", writeFile(t, "good.yaml", good))
+	out, code = runCmd(t, testbinary.Env(t), "lint", "--config", writeFile(t, "good.yaml", good))
 	if code != 0 || !strings.Contains(out, "ok: 2 providers, 2 models") {
 		t.Errorf("lint of a valid config: exit %d: %s", code, out)
 	}

@@ -5,8 +5,6 @@ package binary_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,207 +12,36 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/testbinary"
 )
 
-var (
-	binPath    string // the built tidegate
-	skipReason string // set when the go tool is missing
-	buildErr   error  // set when the build failed
-)
+var bin testbinary.Binary // the built tidegate
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-			goTool, err = p, nil
-		}
-	}
-	dir, derr := os.MkdirTemp("", "tidegate-e2e-bin-")
-	if derr != nil {
-		fmt.Fprintln(os.Stderr, "tempdir:", derr)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err != nil {
-		skipReason = "the go tool is not available to build the tidegate binary: " + err.Error()
-	} else {
-		binPath = filepath.Join(dir, "tidegate")
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", binPath, "github.com/tidegate/tidegate/cmd/tidegate")
-		out, berr := cmd.CombinedOutput()
-		cancel()
-		if berr != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", berr, out)
-		}
-	}
-	return m.Run()
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// needBinary skips without a go tool and fails if the build failed.
-func needBinary(t *testing.T) {
-	t.Helper()
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-}
-
-// baseEnv is a minimal, deterministic environment: no provider keys, no
-// config, Ollama pointed at a closed port.
-func baseEnv(t *testing.T) []string {
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"OLLAMA_HOST=" + closedAddr(t),
-	}
-}
-
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// proc is a running tidegate.
-type proc struct {
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	done   chan struct{}
-	err    error // Wait's result, once done is closed
-	url    string
-	exited time.Time
+	os.Exit(testbinary.Main(m, "tidegate-e2e-bin-", &bin))
 }
 
 // start runs the binary with args and env; it is killed when the test ends
 // if it is still running.
-func start(t *testing.T, env []string, args ...string) *proc {
+func start(t *testing.T, env []string, args ...string) *testbinary.Process {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binPath, args...), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", args, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		p.exited = time.Now()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("tidegate %v output:\n%s", args, p.out.String())
-		}
-	})
-	return p
-}
-
-// wait waits up to d for the process to exit; false if it is still running.
-func (p *proc) wait(d time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-func (p *proc) exitCode() int {
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
-	}
-	if p.err != nil {
-		return -1
-	}
-	return 0
+	return bin.Start(t, fmt.Sprintf("tidegate %v", args), "", env, args...)
 }
 
 // serve starts `tidegate serve` and waits until /health answers at addr.
-func serve(t *testing.T, env []string, addr string, args ...string) *proc {
+func serve(t *testing.T, env []string, addr string, args ...string) *testbinary.Process {
 	t.Helper()
 	p := start(t, env, append([]string{"serve"}, args...)...)
-	p.url = "http://" + addr
-	hc := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := hc.Get(p.url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("tidegate serve exited (%v) before serving:\n%s", p.err, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tidegate serve did not answer /health at %s within 15s:\n%s", addr, p.out.String())
-		}
-		time.Sleep(25 * time.Millisecond)
+	if !p.WaitHealthy(t, addr, 15*time.Second) {
+		t.Fatalf("tidegate serve exited (%v) before serving:\n%s", p.Err(), p.Output())
 	}
+	return p
 }
 
 // runCmd runs the binary to completion (bounded) and returns its combined
@@ -222,10 +49,10 @@ func serve(t *testing.T, env []string, addr string, args ...string) *proc {
 func runCmd(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
 	p := start(t, env, args...)
-	if !p.wait(15 * time.Second) {
-		t.Fatalf("tidegate %v did not exit within 15s:\n%s", args, p.out.String())
+	if !p.Wait(15 * time.Second) {
+		t.Fatalf("tidegate %v did not exit within 15s:\n%s", args, p.Output())
 	}
-	return p.out.String(), p.exitCode()
+	return p.Output(), p.ExitCode()
 }
 
 var httpClient = &http.Client{Timeout: 15 * time.Second}

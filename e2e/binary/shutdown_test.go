@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -24,23 +25,21 @@ models:
 // TestGracefulShutdown: SIGTERM during a stream stops new connections at
 // once, lets the stream finish completely, then exits 0.
 func TestGracefulShutdown(t *testing.T) {
-	needBinary(t)
+	bin.Need(t)
 	up := testupstream.New("openai")
 	t.Cleanup(up.Close)
 	const text = "one two three four five six seven eight nine ten"
 	up.Set(testupstream.Reply{Text: text, EventDelay: 100 * time.Millisecond})
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := serve(t, baseEnv(t), addr, "--config", writeFile(t, "tidegate.yaml", shutdownConfig(addr, up.URL, "10s")))
+	addr := testbinary.FreeAddr(t)
+	p := serve(t, testbinary.Env(t), addr, "--config", writeFile(t, "tidegate.yaml", shutdownConfig(addr, up.URL, "10s")))
 
-	resp, fr := openStream(t, p.url+"/v1/chat/completions", `{"model":"slow","stream":true,"messages":[{"role":"user","content":"count"}]}`)
+	resp, fr := openStream(t, p.URL+"/v1/chat/completions", `{"model":"slow","stream":true,"messages":[{"role":"user","content":"count"}]}`)
 	first, err := fr.next()
 	if err != nil {
 		t.Fatalf("first event: %v", err)
 	}
 	signalled := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	p.Signal(t, syscall.SIGTERM)
 
 	// New connections are refused while the stream still runs.
 	refusedAt := time.Duration(-1)
@@ -75,39 +74,37 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("connections were refused only after the stream ended (%s > %s)", refusedAt, streamEnd)
 	}
 
-	if !p.wait(10 * time.Second) {
+	if !p.Wait(10 * time.Second) {
 		t.Fatalf("still running 10s (the shutdown timeout) after SIGTERM")
 	}
-	if code := p.exitCode(); code != 0 {
+	if code := p.ExitCode(); code != 0 {
 		t.Errorf("exit code %d after a graceful shutdown, want 0", code)
 	}
 	t.Logf("refused new connections %s after SIGTERM; stream ended after %s; exited after %s",
-		refusedAt.Round(time.Millisecond), streamEnd.Round(time.Millisecond), p.exited.Sub(signalled).Round(time.Millisecond))
+		refusedAt.Round(time.Millisecond), streamEnd.Round(time.Millisecond), p.Exited().Sub(signalled).Round(time.Millisecond))
 }
 
 // TestShutdownTimeout: a stream that never ends does not hold the process
 // beyond shutdown_timeout, and the upstream request is abandoned.
 func TestShutdownTimeout(t *testing.T) {
-	needBinary(t)
+	bin.Need(t)
 	up := testupstream.New("openai")
 	t.Cleanup(up.Close)
 	up.Set(testupstream.Reply{Text: "one two three", Hang: true})
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := serve(t, baseEnv(t), addr, "--config", writeFile(t, "tidegate.yaml", shutdownConfig(addr, up.URL, "1s")))
+	addr := testbinary.FreeAddr(t)
+	p := serve(t, testbinary.Env(t), addr, "--config", writeFile(t, "tidegate.yaml", shutdownConfig(addr, up.URL, "1s")))
 
-	resp, fr := openStream(t, p.url+"/v1/chat/completions", `{"model":"slow","stream":true,"messages":[{"role":"user","content":"hang"}]}`)
+	resp, fr := openStream(t, p.URL+"/v1/chat/completions", `{"model":"slow","stream":true,"messages":[{"role":"user","content":"hang"}]}`)
 	if _, err := fr.next(); err != nil {
 		t.Fatalf("first event: %v", err)
 	}
 	signalled := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if !p.wait(5 * time.Second) {
+	p.Signal(t, syscall.SIGTERM)
+	if !p.Wait(5 * time.Second) {
 		t.Fatalf("still running 5s after SIGTERM with shutdown_timeout 1s")
 	}
-	took := p.exited.Sub(signalled)
-	t.Logf("exited %s after SIGTERM with code %d", took.Round(time.Millisecond), p.exitCode())
+	took := p.Exited().Sub(signalled)
+	t.Logf("exited %s after SIGTERM with code %d", took.Round(time.Millisecond), p.ExitCode())
 	if took < 800*time.Millisecond {
 		t.Errorf("exited after %s: the 1s grace for the running stream was not given", took)
 	}

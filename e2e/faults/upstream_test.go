@@ -2,12 +2,12 @@ package faults_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
@@ -252,12 +252,7 @@ func TestUpstreamFirstByteTimeout(t *testing.T) {
 // TestUpstreamUnreachable: a refused connection is a 502 in the caller's
 // dialect.
 func TestUpstreamUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := testbinary.FreeAddr(t)
 	g := testgateway.Start(t, `
 providers:
   oai: {type: openai, base_url: "http://`+closed+`/v1", api_key: "k", connect_timeout: 1s}

@@ -7,24 +7,18 @@ package governance_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,61 +27,14 @@ import (
 
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/tokens"
 )
 
-var (
-	binPath    string // the built tidegate
-	skipReason string // set when the go tool is missing
-	buildErr   error  // set when the build failed
-)
+var bin testbinary.Binary // the built tidegate
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-			goTool, err = p, nil
-		}
-	}
-	dir, derr := os.MkdirTemp("", "tidegate-e2e-governance-")
-	if derr != nil {
-		fmt.Fprintln(os.Stderr, "tempdir:", derr)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err != nil {
-		skipReason = "the go tool is not available to build the tidegate binary: " + err.Error()
-	} else {
-		binPath = filepath.Join(dir, "tidegate")
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", binPath, "github.com/tidegate/tidegate/cmd/tidegate")
-		out, berr := cmd.CombinedOutput()
-		cancel()
-		if berr != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", berr, out)
-		}
-	}
-	return m.Run()
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// needBinary skips without a go tool and fails if the build failed.
-func needBinary(t *testing.T) {
-	t.Helper()
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	os.Exit(testbinary.Main(m, "tidegate-e2e-governance-", &bin))
 }
 
 func randHex(n int) string {
@@ -205,47 +152,6 @@ func redisPrefix(t *testing.T) (string, *redis.Client) {
 
 // ---- processes ----
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// gateway is a running `tidegate serve`.
-type gateway struct {
-	name   string
-	cmd    *exec.Cmd
-	out    *syncBuffer // stdout and stderr
-	done   chan struct{}
-	err    error // Wait's result, once done is closed
-	addr   string
-	url    string
-	exited time.Time
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -259,117 +165,35 @@ func writeFile(t *testing.T, name, content string) string {
 // {{listen}} is replaced by a free loopback address) and the admin key in
 // its environment, and waits until /health answers. The process is killed
 // when the test ends if it still runs.
-func startGateway(t *testing.T, name, configYAML, adminKey string) *gateway {
+func startGateway(t *testing.T, name, configYAML, adminKey string) *testbinary.Process {
 	t.Helper()
-	needBinary(t)
-	var g *gateway
+	bin.Need(t)
 	for attempt := 0; attempt < 3; attempt++ { // a free port may be taken meanwhile
-		addr := freeAddr(t)
+		addr := testbinary.FreeAddr(t)
 		cfg := writeFile(t, name+".yaml", strings.ReplaceAll(configYAML, "{{listen}}", addr))
-		g = &gateway{name: name, out: &syncBuffer{}, done: make(chan struct{}), addr: addr, url: "http://" + addr}
-		g.cmd = exec.Command(binPath, "serve", "--config", cfg)
-		g.cmd.Env = []string{
-			"PATH=" + os.Getenv("PATH"),
-			"HOME=" + t.TempDir(),
-			"OLLAMA_HOST=" + freeAddr(t),
-			"TIDEGATE_ADMIN_KEY=" + adminKey,
-		}
-		g.cmd.Dir = t.TempDir()
-		g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
-		if err := g.cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", name, err)
-		}
-		gg := g
-		go func() {
-			gg.err = gg.cmd.Wait()
-			gg.exited = time.Now()
-			close(gg.done)
-		}()
-		t.Cleanup(func() {
-			select {
-			case <-gg.done:
-			default:
-				_ = gg.cmd.Process.Kill()
-				<-gg.done
-			}
-			if t.Failed() {
-				t.Logf("%s output:\n%s", gg.name, gg.out.String())
-			}
-		})
-		if g.waitHealthy(t, 20*time.Second) {
+		g := bin.Start(t, name, t.TempDir(), testbinary.Env(t, "TIDEGATE_ADMIN_KEY="+adminKey), "serve", "--config", cfg)
+		if g.WaitHealthy(t, addr, 20*time.Second) {
 			return g
 		}
-		if !strings.Contains(g.out.String(), "address already in use") {
-			t.Fatalf("%s exited (%v) before serving:\n%s", name, g.err, g.out.String())
+		if !strings.Contains(g.Output(), "address already in use") {
+			t.Fatalf("%s exited (%v) before serving:\n%s", name, g.Err(), g.Output())
 		}
 	}
 	t.Fatalf("%s: could not find a free port", name)
 	return nil
 }
 
-// waitHealthy polls /health; false if the process exited first.
-func (g *gateway) waitHealthy(t *testing.T, d time.Duration) bool {
-	t.Helper()
-	hc := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(d)
-	for {
-		resp, err := hc.Get(g.url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		select {
-		case <-g.done:
-			return false
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer /health at %s within %s:\n%s", g.name, g.addr, d, g.out.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-func (g *gateway) wait(d time.Duration) bool {
-	select {
-	case <-g.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-func (g *gateway) exitCode() int {
-	var ee *exec.ExitError
-	if errors.As(g.err, &ee) {
-		return ee.ExitCode()
-	}
-	if g.err != nil {
-		return -1
-	}
-	return 0
-}
-
-func (g *gateway) signal(t *testing.T, s syscall.Signal) {
-	t.Helper()
-	if err := g.cmd.Process.Signal(s); err != nil {
-		t.Fatalf("signal %s: %v", g.name, err)
-	}
-}
-
 // checkNoSecrets fails if any secret appears in the gateway's output.
-func checkNoSecrets(t *testing.T, g *gateway, secrets ...string) {
+func checkNoSecrets(t *testing.T, g *testbinary.Process, secrets ...string) {
 	t.Helper()
-	out := g.out.String()
+	out := g.Output()
 	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
 		if i := strings.Index(out, s); i >= 0 {
 			lo, hi := max(i-200, 0), min(i+len(s)+100, len(out))
-			t.Errorf("%s logged a secret (%s…): …%s…", g.name, s[:min(len(s), 10)], out[lo:hi])
+			t.Errorf("%s logged a secret (%s…): …%s…", g.Name, s[:min(len(s), 10)], out[lo:hi])
 		}
 	}
 }

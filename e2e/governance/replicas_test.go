@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -43,7 +44,7 @@ type result struct {
 
 // hammer sends n identical requests at once, round-robin over the
 // replicas, and returns every outcome.
-func hammer(replicas []*gateway, n int, path, key, body string) []result {
+func hammer(replicas []*testbinary.Process, n int, path, key, body string) []result {
 	out := make([]result, n)
 	var wg sync.WaitGroup
 	startGun := make(chan struct{})
@@ -55,7 +56,7 @@ func hammer(replicas []*gateway, n int, path, key, body string) []result {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			r := i % len(replicas)
-			resp, err := send(ctx, http.MethodPost, replicas[r].url+path, bearer, key, body)
+			resp, err := send(ctx, http.MethodPost, replicas[r].URL+path, bearer, key, body)
 			out[i] = result{replica: r, resp: resp, err: err}
 		}()
 	}
@@ -67,7 +68,7 @@ func hammer(replicas []*gateway, n int, path, key, body string) []result {
 // TestMultiReplica runs three gateways that share PostgreSQL and Redis
 // and checks that limits, budgets, usage and revocation hold across them.
 func TestMultiReplica(t *testing.T) {
-	needBinary(t)
+	bin.Need(t)
 	storeURL := pgSchema(t)
 	prefix, rc := redisPrefix(t)
 
@@ -96,12 +97,12 @@ func TestMultiReplica(t *testing.T) {
 	cfg := fmt.Sprintf(replicaConfig, storeURL, redisURL(), prefix,
 		fmtFloat(inPrice), fmtFloat(outPrice), fmtFloat(inPrice), fmtFloat(outPrice), upA.URL, upB.URL)
 	started := time.Now()
-	replicas := make([]*gateway, 3)
+	replicas := make([]*testbinary.Process, 3)
 	for i := range replicas {
 		replicas[i] = startGateway(t, fmt.Sprintf("replica%d", i+1), cfg, adminKey)
 	}
 	t.Logf("three replicas up in %s", time.Since(started).Round(time.Millisecond))
-	adm := admin{url: replicas[0].url, key: adminKey}
+	adm := admin{url: replicas[0].URL, key: adminKey}
 	secrets := []string{adminKey}
 	t.Cleanup(func() {
 		for _, g := range replicas {
@@ -225,14 +226,14 @@ func TestMultiReplica(t *testing.T) {
 	revokee := adm.createKey(t, map[string]any{"name": "revokee"})
 	secrets = append(secrets, revokee.Secret)
 	for i, g := range replicas { // every replica has it cached
-		if r := do(t, http.MethodPost, g.url+"/v1/chat/completions", bearer, revokee.Secret, body); r.Status != http.StatusOK {
+		if r := do(t, http.MethodPost, g.URL+"/v1/chat/completions", bearer, revokee.Secret, body); r.Status != http.StatusOK {
 			t.Fatalf("(d) replica%d before the revocation: %s", i+1, r)
 		}
 	}
 	adm.revoke(t, revokee.ID)
 	revoked := time.Now()
 	unauthorized := 0 // refusals to expect in the usage log
-	if r := do(t, http.MethodPost, replicas[0].url+"/v1/chat/completions", bearer, revokee.Secret, body); r.Status != http.StatusUnauthorized {
+	if r := do(t, http.MethodPost, replicas[0].URL+"/v1/chat/completions", bearer, revokee.Secret, body); r.Status != http.StatusUnauthorized {
 		t.Errorf("(d) replica1, where the key was revoked, answered %s right after; want 401", r)
 	} else {
 		unauthorized++
@@ -247,7 +248,7 @@ func TestMultiReplica(t *testing.T) {
 			lag[i] = -1
 			for time.Since(revoked) < 4*time.Second {
 				sent := time.Now()
-				r, err := send(context.Background(), http.MethodPost, replicas[i].url+"/v1/chat/completions", bearer, revokee.Secret, body)
+				r, err := send(context.Background(), http.MethodPost, replicas[i].URL+"/v1/chat/completions", bearer, revokee.Secret, body)
 				if err == nil {
 					last[i] = r
 					if r.Status == http.StatusUnauthorized {
@@ -292,7 +293,7 @@ func TestMultiReplica(t *testing.T) {
 			stream := i < streams
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			r, err := send(ctx, http.MethodPost, victim.url+"/v1/chat/completions", bearer, drainKey.Secret, chatBody("slow", maxTokens, stream))
+			r, err := send(ctx, http.MethodPost, victim.URL+"/v1/chat/completions", bearer, drainKey.Secret, chatBody("slow", maxTokens, stream))
 			out[i] = drained{r, err, stream}
 		}()
 	}
@@ -304,13 +305,13 @@ func TestMultiReplica(t *testing.T) {
 		t.Errorf("(e) only %d of %d requests reached the upstream within 5s", n, inflight)
 	}
 	signalled := time.Now()
-	victim.signal(t, syscall.SIGTERM)
+	victim.Signal(t, syscall.SIGTERM)
 	wg.Wait()
-	if !victim.wait(15 * time.Second) {
+	if !victim.Wait(15 * time.Second) {
 		t.Fatalf("(e) replica3 still running 15s after SIGTERM")
 	}
-	t.Logf("(e) replica3 exited %s after SIGTERM with code %d", victim.exited.Sub(signalled).Round(time.Millisecond), victim.exitCode())
-	if code := victim.exitCode(); code != 0 {
+	t.Logf("(e) replica3 exited %s after SIGTERM with code %d", victim.Exited().Sub(signalled).Round(time.Millisecond), victim.ExitCode())
+	if code := victim.ExitCode(); code != 0 {
 		t.Errorf("(e) replica3 exit code %d after SIGTERM, want 0", code)
 	}
 	var answered []string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/router"
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -38,7 +39,7 @@ models:
 // single is one gateway on SQLite with memory counters, in front of a fake
 // OpenAI and a fake Anthropic upstream.
 type single struct {
-	g       *gateway
+	g       *testbinary.Process
 	oai     *testupstream.Server
 	ant     *testupstream.Server
 	adm     admin
@@ -47,7 +48,7 @@ type single struct {
 
 func startSingle(t *testing.T) *single {
 	t.Helper()
-	needBinary(t)
+	bin.Need(t)
 	s := &single{oai: testupstream.New("openai"), ant: testupstream.New("anthropic")}
 	t.Cleanup(s.oai.Close)
 	t.Cleanup(s.ant.Close)
@@ -55,7 +56,7 @@ func startSingle(t *testing.T) *single {
 	db := filepath.Join(t.TempDir(), "tidegate.db") // absolute: sqlite:///abs/path
 	cfg := fmt.Sprintf(singleConfig, db, oaiIn, oaiOut, antIn, antOut, antCRead, antCWrite, s.oai.URL, s.ant.URL)
 	s.g = startGateway(t, "tidegate", cfg, adminKey)
-	s.adm = admin{url: s.g.url, key: adminKey}
+	s.adm = admin{url: s.g.URL, key: adminKey}
 	s.secrets = []string{adminKey}
 	t.Cleanup(func() {
 		checkNoSecrets(t, s.g, s.secrets...)
@@ -98,12 +99,12 @@ func (s *single) checkNotForwarded(t *testing.T) {
 
 func (s *single) chat(t *testing.T, style, key, body string) response {
 	t.Helper()
-	return do(t, http.MethodPost, s.g.url+"/v1/chat/completions", style, key, body)
+	return do(t, http.MethodPost, s.g.URL+"/v1/chat/completions", style, key, body)
 }
 
 func (s *single) messages(t *testing.T, style, key, body string) response {
 	t.Helper()
-	return do(t, http.MethodPost, s.g.url+"/v1/messages", style, key, body)
+	return do(t, http.MethodPost, s.g.URL+"/v1/messages", style, key, body)
 }
 
 // wantOpenAIError checks an OpenAI-shaped error.
@@ -309,7 +310,7 @@ func TestStreamSettlesBudget(t *testing.T) {
 		const cost = 115
 		k := s.key(t, map[string]any{"name": "stream-openai", "budget_usd": float64(cost+pGPT+3*k0) / 1e6})
 		s.oai.Set(testupstream.Reply{Text: "streamed answer here", Usage: testupstream.Usage{Input: 40, Output: 25}})
-		resp, fr, cancel := openStream(t, s.g.url+"/v1/chat/completions", bearer, k.Secret, chatBody("gpt", 10000, true))
+		resp, fr, cancel := openStream(t, s.g.URL+"/v1/chat/completions", bearer, k.Secret, chatBody("gpt", 10000, true))
 		frames, err := readAll(resp, fr, 10*time.Second)
 		cancel()
 		if err != nil || len(frames) == 0 || frames[len(frames)-1].Data != "[DONE]" {
@@ -327,7 +328,7 @@ func TestStreamSettlesBudget(t *testing.T) {
 		const cost = 320
 		k := s.key(t, map[string]any{"name": "stream-anthropic", "budget_usd": float64(cost+pGPT+3*k0) / 1e6})
 		s.ant.Set(testupstream.Reply{Text: "streamed answer here", Usage: testupstream.Usage{Input: 60, Output: 30, CacheRead: 20, CacheWrite: 10}})
-		resp, fr, cancel := openStream(t, s.g.url+"/v1/messages", xAPIKey, k.Secret, messagesBody("claude", 10000, true))
+		resp, fr, cancel := openStream(t, s.g.URL+"/v1/messages", xAPIKey, k.Secret, messagesBody("claude", 10000, true))
 		frames, err := readAll(resp, fr, 10*time.Second)
 		cancel()
 		if err != nil || len(frames) == 0 || frames[len(frames)-1].Event != "message_stop" {
@@ -366,7 +367,7 @@ func TestCancelledStreamCharges(t *testing.T) {
 			k := s.key(t, fields)
 			s.oai.Set(testupstream.Reply{Text: "one two three four five", Hang: true, Usage: testupstream.Usage{Input: 999, Output: 999}})
 			cancelled := s.oai.Cancelled()
-			resp, fr, cancel := openStream(t, s.g.url+"/v1/chat/completions", bearer, k.Secret, body)
+			resp, fr, cancel := openStream(t, s.g.URL+"/v1/chat/completions", bearer, k.Secret, body)
 			if _, err := fr.next(); err != nil {
 				t.Fatalf("first frame: %v", err)
 			}
@@ -395,7 +396,7 @@ func TestCancelledStreamCharges(t *testing.T) {
 			k := s.key(t, fields)
 			s.ant.Set(testupstream.Reply{Text: "one two three four five", Hang: true, Usage: testupstream.Usage{Input: 500, Output: 999}})
 			cancelled := s.ant.Cancelled()
-			resp, fr, cancel := openStream(t, s.g.url+"/v1/messages", xAPIKey, k.Secret, body)
+			resp, fr, cancel := openStream(t, s.g.URL+"/v1/messages", xAPIKey, k.Secret, body)
 			f, err := fr.next()
 			if err != nil || f.Event != "message_start" {
 				t.Fatalf("first frame %+v: %v", f, err)
@@ -459,19 +460,19 @@ func TestKeysNeverLogged(t *testing.T) {
 	s.secrets = append(s.secrets, bogus, wrongAdmin)
 	s.chat(t, bearer, bogus, chat)
 	s.messages(t, xAPIKey, bogus, messagesBody("claude", 50, false))
-	do(t, http.MethodGet, s.g.url+"/admin/keys", bearer, wrongAdmin, "")
+	do(t, http.MethodGet, s.g.URL+"/admin/keys", bearer, wrongAdmin, "")
 
 	// Upstream failures: 500s (logged as failed requests), a stream cut after
 	// its first byte, a caller that leaves mid-stream.
 	s.oai.Set(testupstream.Reply{Status: 500})
 	s.chat(t, bearer, k.Secret, chat)
 	s.oai.Set(testupstream.Reply{Text: "one two three four five", CutAfter: 2})
-	resp, fr, cancel := openStream(t, s.g.url+"/v1/chat/completions", bearer, k.Secret, chatBody("gpt", 50, true))
+	resp, fr, cancel := openStream(t, s.g.URL+"/v1/chat/completions", bearer, k.Secret, chatBody("gpt", 50, true))
 	_, _ = readAll(resp, fr, 5*time.Second)
 	cancel()
 	s.oai.Set(testupstream.Reply{Text: "one two three four five", Hang: true})
 	cancelled := s.oai.Cancelled()
-	resp, fr, cancel = openStream(t, s.g.url+"/v1/chat/completions", bearer, k.Secret, chatBody("gpt", 50, true))
+	resp, fr, cancel = openStream(t, s.g.URL+"/v1/chat/completions", bearer, k.Secret, chatBody("gpt", 50, true))
 	_, _ = fr.next()
 	cancel()
 	resp.Body.Close()
@@ -483,7 +484,7 @@ func TestKeysNeverLogged(t *testing.T) {
 	// Let the usage writer flush (it may log), then check.
 	s.waitRow(t, k.ID, 5)
 	checkNoSecrets(t, s.g, s.secrets...)
-	out := s.g.out.String()
+	out := s.g.Output()
 	t.Logf("gateway output (%d lines) checked for %d secrets", strings.Count(out, "\n"), len(s.secrets))
 	if testing.Verbose() {
 		t.Logf("gateway output:\n%s", out)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
@@ -71,7 +72,7 @@ func TestRetryAfterLong(t *testing.T) {
 // skipped over to the next target.
 func TestConnectionRefusedFallsBack(t *testing.T) {
 	g := testgateway.Start(t, providers+`
-  dead: {type: openai, base_url: "http://`+closedAddr(t)+`/v1", api_key: k, connect_timeout: 1s}
+  dead: {type: openai, base_url: "http://`+testbinary.FreeAddr(t)+`/v1", api_key: k, connect_timeout: 1s}
 models:
   smart:
     targets:

@@ -54,6 +54,8 @@ const maxBody = 1 << 20
 type handler struct {
 	store    store.Store
 	keys     []adminKey
+	users    *principals[store.User, User]
+	teams    *principals[store.Team, Team]
 	now      func() time.Time
 	log      *slog.Logger
 	onChange func()
@@ -97,6 +99,7 @@ func New(opts Options) http.Handler {
 		}
 		h.keys = append(h.keys, adminKey{name: name, scope: scope, sum: sha256.Sum256([]byte(k.Secret))})
 	}
+	h.users, h.teams = newUsers(h), newTeams(h)
 	return h
 }
 
@@ -206,9 +209,9 @@ func (h *handler) match(path string) (route, string) {
 		case "keys":
 			return route{http.MethodGet: h.listKeys, http.MethodPost: h.createKey}, ""
 		case "users":
-			return route{http.MethodGet: h.listUsers, http.MethodPost: h.createUser}, ""
+			return route{http.MethodGet: h.users.list, http.MethodPost: h.users.create}, ""
 		case "teams":
-			return route{http.MethodGet: h.listTeams, http.MethodPost: h.createTeam}, ""
+			return route{http.MethodGet: h.teams.list, http.MethodPost: h.teams.create}, ""
 		case "usage":
 			return route{http.MethodGet: h.usage}, ""
 		case "logs":
@@ -219,9 +222,9 @@ func (h *handler) match(path string) (route, string) {
 		case "keys":
 			return route{http.MethodGet: h.getKey, http.MethodPatch: h.updateKey, http.MethodDelete: h.deleteKey}, parts[1]
 		case "users":
-			return route{http.MethodGet: h.getUser, http.MethodPatch: h.updateUser, http.MethodDelete: h.deleteUser}, parts[1]
+			return route{http.MethodGet: h.users.get, http.MethodPatch: h.users.update, http.MethodDelete: h.users.delete}, parts[1]
 		case "teams":
-			return route{http.MethodGet: h.getTeam, http.MethodPatch: h.updateTeam, http.MethodDelete: h.deleteTeam}, parts[1]
+			return route{http.MethodGet: h.teams.get, http.MethodPatch: h.teams.update, http.MethodDelete: h.teams.delete}, parts[1]
 		}
 	case len(parts) == 3 && parts[0] == "keys":
 		switch parts[2] {
@@ -234,9 +237,17 @@ func (h *handler) match(path string) (route, string) {
 	return nil, ""
 }
 
-// changed runs the OnChange hook after a mutation.
-func (h *handler) changed() {
+// committed ends a mutation of what id with the store's err: a failure is
+// answered (false); a success runs the OnChange hook and is logged as
+// "admin: <what> <event>" with attrs.
+func (h *handler) committed(w http.ResponseWriter, r *http.Request, c *call, err error, what, id, event string, attrs ...any) bool {
+	if err != nil {
+		h.storeError(w, r, err, what, id)
+		return false
+	}
 	if h.onChange != nil {
 		h.onChange()
 	}
+	h.log.Info("admin: "+what+" "+event, append(append([]any{"id", id}, attrs...), "by", c.who.name)...)
+	return true
 }

@@ -85,151 +85,123 @@ func (b *body) has(name string) bool {
 	return ok
 }
 
-// string sets *dst from a string field; null sets "".
-func (b *body) string(name string, dst *string) {
+// field sets *dst from a present field: null sets the zero value, any
+// other value what parse makes of it (or its error).
+func field[T any](b *body, name string, dst *T, parse func(json.RawMessage) (T, *apiError)) {
 	v, null, ok := b.raw(name)
 	switch {
 	case !ok:
 	case null:
-		*dst = ""
+		var zero T
+		*dst = zero
 	default:
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			b.fail(invalid(name, "must be a string"))
+		x, e := parse(v)
+		if e != nil {
+			b.fail(e)
 			return
 		}
-		*dst = s
+		*dst = x
 	}
+}
+
+// string sets *dst from a string field; null sets "".
+func (b *body) string(name string, dst *string) {
+	field(b, name, dst, func(v json.RawMessage) (s string, _ *apiError) {
+		if json.Unmarshal(v, &s) != nil {
+			return "", invalid(name, "must be a string")
+		}
+		return s, nil
+	})
 }
 
 // count sets *dst from a whole number ≥ 0; null sets 0 (no limit).
 func (b *body) count(name string, dst *int64) {
-	v, null, ok := b.raw(name)
-	switch {
-	case !ok:
-	case null:
-		*dst = 0
-	default:
-		n, isNum := number(v)
-		if !isNum {
-			b.fail(invalid(name, "must be a number"))
-			return
+	field(b, name, dst, func(v json.RawMessage) (int64, *apiError) {
+		n, e := number(name, v)
+		if e != nil {
+			return 0, e
 		}
 		i, err := n.Int64()
 		if err != nil { // 60.0 is fine; 1.5 and 1e30 are not
 			f, ferr := n.Float64()
 			if ferr != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<62 {
-				b.fail(invalid(name, "must be a whole number below 2^62, got %s", n))
-				return
+				return 0, invalid(name, "must be a whole number below 2^62, got %s", n)
 			}
 			i = int64(f)
 		}
 		if i < 0 {
-			b.fail(invalid(name, "must be 0 (no limit) or more, got %d", i))
-			return
+			return 0, invalid(name, "must be 0 (no limit) or more, got %d", i)
 		}
-		*dst = i
-	}
+		return i, nil
+	})
 }
 
 // money sets *dst from a number ≥ 0; null sets 0 (no budget).
 func (b *body) money(name string, dst *float64) {
-	v, null, ok := b.raw(name)
-	switch {
-	case !ok:
-	case null:
-		*dst = 0
-	default:
-		n, isNum := number(v)
-		if !isNum {
-			b.fail(invalid(name, "must be a number"))
-			return
+	field(b, name, dst, func(v json.RawMessage) (float64, *apiError) {
+		n, e := number(name, v)
+		if e != nil {
+			return 0, e
 		}
 		f, err := n.Float64()
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			b.fail(invalid(name, "must be a finite number, got %s", n))
-			return
+			return 0, invalid(name, "must be a finite number, got %s", n)
 		}
 		if f < 0 {
-			b.fail(invalid(name, "must be 0 (no budget) or more, got %s", n))
-			return
+			return 0, invalid(name, "must be 0 (no budget) or more, got %s", n)
 		}
-		*dst = f
-	}
+		return f, nil
+	})
 }
 
 // strings sets *dst from an array of non-empty strings; null sets nil.
 func (b *body) strings(name string, dst *[]string) {
-	v, null, ok := b.raw(name)
-	switch {
-	case !ok:
-	case null:
-		*dst = nil
-	default:
+	field(b, name, dst, func(v json.RawMessage) ([]string, *apiError) {
 		var list []string
 		if json.Unmarshal(v, &list) != nil {
-			b.fail(invalid(name, "must be an array of strings"))
-			return
+			return nil, invalid(name, "must be an array of strings")
 		}
 		out := make([]string, 0, len(list))
 		for i, s := range list {
 			s = strings.TrimSpace(s)
 			if s == "" || strings.ContainsFunc(s, unicode.IsSpace) {
-				b.fail(invalid(name+"["+strconv.Itoa(i)+"]", "must be a non-empty name without spaces, got %q", list[i]))
-				return
+				return nil, invalid(name+"["+strconv.Itoa(i)+"]", "must be a non-empty name without spaces, got %q", list[i])
 			}
 			if !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
-		*dst = out
-	}
+		return out, nil
+	})
 }
 
 // stringMap sets *dst from an object of strings; null sets nil.
 func (b *body) stringMap(name string, dst *map[string]string) {
-	v, null, ok := b.raw(name)
-	switch {
-	case !ok:
-	case null:
-		*dst = nil
-	default:
-		var m map[string]string
+	field(b, name, dst, func(v json.RawMessage) (m map[string]string, _ *apiError) {
 		if json.Unmarshal(v, &m) != nil {
-			b.fail(invalid(name, "must be an object whose values are strings"))
-			return
+			return nil, invalid(name, "must be an object whose values are strings")
 		}
-		for k := range m {
-			if k == "" {
-				b.fail(invalid(name, "keys must not be empty"))
-				return
-			}
+		if _, ok := m[""]; ok {
+			return nil, invalid(name, "keys must not be empty")
 		}
-		*dst = m
-	}
+		return m, nil
+	})
 }
 
 // time sets *dst from an RFC 3339 timestamp; null sets nil.
 func (b *body) time(name string, dst **time.Time) {
-	v, null, ok := b.raw(name)
-	switch {
-	case !ok:
-	case null:
-		*dst = nil
-	default:
+	field(b, name, dst, func(v json.RawMessage) (*time.Time, *apiError) {
 		var s string
 		if json.Unmarshal(v, &s) != nil {
-			b.fail(invalid(name, "must be an RFC 3339 timestamp string such as 2030-01-02T15:04:05Z"))
-			return
+			return nil, invalid(name, "must be an RFC 3339 timestamp string such as 2030-01-02T15:04:05Z")
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			b.fail(invalid(name, "must be an RFC 3339 timestamp such as 2030-01-02T15:04:05Z, got %q", s))
-			return
+			return nil, invalid(name, "must be an RFC 3339 timestamp such as 2030-01-02T15:04:05Z, got %q", s)
 		}
 		t = t.UTC()
-		*dst = &t
-	}
+		return &t, nil
+	})
 }
 
 // bool reports a present boolean field; null is an error.
@@ -245,15 +217,19 @@ func (b *body) bool(name string) (value, set bool) {
 	return value, true
 }
 
-func number(v json.RawMessage) (json.Number, bool) {
+// number reads a JSON number as written.
+func number(name string, v json.RawMessage) (json.Number, *apiError) {
 	d := json.NewDecoder(bytes.NewReader(v))
 	d.UseNumber()
 	var x any
 	if d.Decode(&x) != nil {
-		return "", false
+		return "", invalid(name, "must be a number")
 	}
 	n, ok := x.(json.Number)
-	return n, ok
+	if !ok {
+		return "", invalid(name, "must be a number")
+	}
+	return n, nil
 }
 
 // Fields shared by keys, users and teams.
@@ -274,6 +250,14 @@ func (b *body) common(name *string, models *[]string, lim *store.Limits, meta *m
 	b.money("budget_usd", &lim.BudgetUSD)
 	b.string("budget_period", &lim.BudgetPeriod)
 	b.stringMap("metadata", meta)
+}
+
+// valid is the first error reading b, or else validateCommon's verdict.
+func (b *body) valid(name *string, lim *store.Limits) *apiError {
+	if b.err != nil {
+		return b.err
+	}
+	return validateCommon(name, lim)
 }
 
 // validateCommon checks the shared fields after they were applied, and

@@ -83,11 +83,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c *call) {
 	b.string("user_id", &k.UserID)
 	b.string("team_id", &k.TeamID)
 	b.time("expires_at", &k.ExpiresAt)
-	if b.err != nil {
-		writeError(w, b.err)
-		return
-	}
-	if e := validateCommon(&k.Name, &k.Limits); e != nil {
+	if e := b.valid(&k.Name, &k.Limits); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -101,12 +97,9 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c *call) {
 	sec, display, hash := secret.New()
 	k.ID, k.Prefix, k.Hash = newID("key"), display, hash
 	k.CreatedAt, k.UpdatedAt = now, now
-	if err := h.store.CreateKey(r.Context(), k); err != nil {
-		h.storeError(w, r, err, "key", k.ID)
+	if !h.committed(w, r, c, h.store.CreateKey(r.Context(), k), "key", k.ID, "created", "name", k.Name) {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: key created", "id", k.ID, "name", k.Name, "by", c.who.name)
 	writeJSON(w, http.StatusCreated, KeyWithSecret{Key: viewKey(k, now), Secret: sec})
 }
 
@@ -127,11 +120,7 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c *call) {
 	b.string("team_id", &k.TeamID)
 	b.time("expires_at", &k.ExpiresAt)
 	enabled, setEnabled := b.bool("enabled")
-	if b.err != nil {
-		writeError(w, b.err)
-		return
-	}
-	if e := validateCommon(&k.Name, &k.Limits); e != nil {
+	if e := b.valid(&k.Name, &k.Limits); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -151,12 +140,9 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 	}
 	k.UpdatedAt = now
-	if err := h.store.UpdateKey(r.Context(), k); err != nil {
-		h.storeError(w, r, err, "key", c.id)
+	if !h.committed(w, r, c, h.store.UpdateKey(r.Context(), k), "key", c.id, "updated") {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: key updated", "id", k.ID, "by", c.who.name)
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 }
 
@@ -182,12 +168,9 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, c *call) {
 	if k.RevokedAt == nil { // revoking twice keeps the first time
 		revoke(k, now)
 		k.UpdatedAt = now
-		if err := h.store.UpdateKey(r.Context(), k); err != nil {
-			h.storeError(w, r, err, "key", c.id)
+		if !h.committed(w, r, c, h.store.UpdateKey(r.Context(), k), "key", c.id, "revoked") {
 			return
 		}
-		h.changed()
-		h.log.Info("admin: key revoked", "id", k.ID, "by", c.who.name)
 	}
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 }
@@ -222,22 +205,16 @@ func (h *handler) rotateKey(w http.ResponseWriter, r *http.Request, c *call) {
 		k.PrevHash, k.PrevUntil = "", nil
 	}
 	k.Hash, k.Prefix, k.UpdatedAt = hash, display, now
-	if err := h.store.UpdateKey(r.Context(), k); err != nil {
-		h.storeError(w, r, err, "key", c.id)
+	if !h.committed(w, r, c, h.store.UpdateKey(r.Context(), k), "key", c.id, "rotated", "grace_seconds", grace) {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: key rotated", "id", k.ID, "grace_seconds", grace, "by", c.who.name)
 	writeJSON(w, http.StatusOK, KeyWithSecret{Key: viewKey(k, now), Secret: sec})
 }
 
 func (h *handler) deleteKey(w http.ResponseWriter, r *http.Request, c *call) {
-	if err := h.store.DeleteKey(r.Context(), c.id); err != nil {
-		h.storeError(w, r, err, "key", c.id)
+	if !h.committed(w, r, c, h.store.DeleteKey(r.Context(), c.id), "key", c.id, "deleted") {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: key deleted", "id", c.id, "by", c.who.name)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -2,11 +2,13 @@ package admin
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tidegate/tidegate/internal/store"
 )
@@ -35,243 +37,195 @@ func query(r *http.Request, allowed ...string) (url.Values, *apiError) {
 	return q, nil
 }
 
-// Users.
+// record points at the fields of a user or a team that the shared
+// handlers read and write; team is nil for a team.
+type record struct {
+	id, name, team   *string
+	models           *[]string
+	limits           *store.Limits
+	meta             *map[string]string
+	created, updated *time.Time
+}
 
-func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, _ *call) {
-	q, e := query(r, "team_id")
+func userRecord(u *store.User) record {
+	return record{&u.ID, &u.Name, &u.TeamID, &u.Models, &u.Limits, &u.Metadata, &u.CreatedAt, &u.UpdatedAt}
+}
+
+func teamRecord(t *store.Team) record {
+	return record{&t.ID, &t.Name, nil, &t.Models, &t.Limits, &t.Metadata, &t.CreatedAt, &t.UpdatedAt}
+}
+
+// principals serves users or teams: the same handlers over their own store
+// calls and views. Users have a team ("team_id": a body field and a list
+// filter, checked to exist); teams do not.
+type principals[T, V any] struct {
+	h      *handler
+	what   string   // "user" or "team": ids, messages, logs
+	extra  []string // body fields and list filters beyond the common ones
+	record func(*T) record
+	view   func(*T) V
+	all    func(store.Store, context.Context) ([]T, error)
+	one    func(store.Store, context.Context, string) (*T, error)
+	insert func(store.Store, context.Context, *T) error
+	save   func(store.Store, context.Context, *T) error
+	remove func(store.Store, context.Context, string) error
+	// inUse says what id still has that stops its deletion ("" if nothing).
+	inUse func(ctx context.Context, id string) (string, error)
+}
+
+func newUsers(h *handler) *principals[store.User, User] {
+	return &principals[store.User, User]{h: h, what: "user", extra: []string{"team_id"}, record: userRecord, view: viewUser,
+		all: store.Store.ListUsers, one: store.Store.GetUser, insert: store.Store.CreateUser, save: store.Store.UpdateUser,
+		remove: store.Store.DeleteUser, inUse: h.userInUse}
+}
+
+func newTeams(h *handler) *principals[store.Team, Team] {
+	return &principals[store.Team, Team]{h: h, what: "team", record: teamRecord, view: viewTeam,
+		all: store.Store.ListTeams, one: store.Store.GetTeam, insert: store.Store.CreateTeam, save: store.Store.UpdateTeam,
+		remove: store.Store.DeleteTeam, inUse: h.teamInUse}
+}
+
+func (p *principals[T, V]) list(w http.ResponseWriter, r *http.Request, _ *call) {
+	q, e := query(r, p.extra...)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	users, err := h.store.ListUsers(r.Context())
+	items, err := p.all(p.h.store, r.Context())
 	if err != nil {
-		h.storeError(w, r, err, "user", "")
+		p.h.storeError(w, r, err, p.what, "")
 		return
 	}
-	out := make([]User, 0, len(users))
-	for i := range users {
-		if t := q.Get("team_id"); t != "" && users[i].TeamID != t {
+	slices.SortStableFunc(items, func(a, b T) int {
+		ra, rb := p.record(&a), p.record(&b)
+		return cmp.Or(ra.created.Compare(*rb.created), strings.Compare(*ra.id, *rb.id))
+	})
+	team := q.Get("team_id") // "" for teams: they refuse the parameter
+	out := make([]V, 0, len(items))
+	for i := range items {
+		if team != "" && *p.record(&items[i]).team != team {
 			continue
 		}
-		out = append(out, viewUser(&users[i]))
+		out = append(out, p.view(&items[i]))
 	}
-	slices.SortStableFunc(out, func(a, b User) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
-	writeJSON(w, http.StatusOK, List[User]{Data: out})
+	writeJSON(w, http.StatusOK, List[V]{Data: out})
 }
 
-func (h *handler) getUser(w http.ResponseWriter, r *http.Request, c *call) {
-	u, err := h.store.GetUser(r.Context(), c.id)
+func (p *principals[T, V]) get(w http.ResponseWriter, r *http.Request, c *call) {
+	v, err := p.one(p.h.store, r.Context(), c.id)
 	if err != nil {
-		h.storeError(w, r, err, "user", c.id)
+		p.h.storeError(w, r, err, p.what, c.id)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewUser(u))
+	writeJSON(w, http.StatusOK, p.view(v))
 }
 
-func (h *handler) createUser(w http.ResponseWriter, r *http.Request, c *call) {
-	b := readBody(r, withCommon("team_id")...)
-	u := &store.User{}
-	b.common(&u.Name, &u.Models, &u.Limits, &u.Metadata)
-	b.string("team_id", &u.TeamID)
-	if b.err != nil {
-		writeError(w, b.err)
-		return
+// apply sets rec's fields from b and checks them.
+func (p *principals[T, V]) apply(b *body, rec record) *apiError {
+	b.common(rec.name, rec.models, rec.limits, rec.meta)
+	if rec.team != nil {
+		b.string("team_id", rec.team)
 	}
-	if e := validateCommon(&u.Name, &u.Limits); e != nil {
+	return b.valid(rec.name, rec.limits)
+}
+
+func (p *principals[T, V]) create(w http.ResponseWriter, r *http.Request, c *call) {
+	h, v := p.h, new(T)
+	rec := p.record(v)
+	if e := p.apply(readBody(r, withCommon(p.extra...)...), rec); e != nil {
 		writeError(w, e)
 		return
 	}
-	if !h.owners(w, r, nil, &u.TeamID, false) {
+	if rec.team != nil && !h.owners(w, r, nil, rec.team, false) {
 		return
 	}
 	now := h.now()
-	u.ID, u.CreatedAt, u.UpdatedAt = newID("user"), now, now
-	if err := h.store.CreateUser(r.Context(), u); err != nil {
-		h.storeError(w, r, err, "user", u.ID)
+	*rec.id, *rec.created, *rec.updated = newID(p.what), now, now
+	if !h.committed(w, r, c, p.insert(h.store, r.Context(), v), p.what, *rec.id, "created", "name", *rec.name) {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: user created", "id", u.ID, "name", u.Name, "by", c.who.name)
-	writeJSON(w, http.StatusCreated, viewUser(u))
+	writeJSON(w, http.StatusCreated, p.view(v))
 }
 
-func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
-	b := readBody(r, withCommon("team_id")...)
+func (p *principals[T, V]) update(w http.ResponseWriter, r *http.Request, c *call) {
+	h := p.h
+	b := readBody(r, withCommon(p.extra...)...)
 	if b.err != nil {
 		writeError(w, b.err)
 		return
 	}
-	u, err := h.store.GetUser(r.Context(), c.id)
+	v, err := p.one(h.store, r.Context(), c.id)
 	if err != nil {
-		h.storeError(w, r, err, "user", c.id)
+		h.storeError(w, r, err, p.what, c.id)
 		return
 	}
-	b.common(&u.Name, &u.Models, &u.Limits, &u.Metadata)
-	b.string("team_id", &u.TeamID)
-	if b.err != nil {
-		writeError(w, b.err)
-		return
-	}
-	if e := validateCommon(&u.Name, &u.Limits); e != nil {
+	rec := p.record(v)
+	if e := p.apply(b, rec); e != nil {
 		writeError(w, e)
 		return
 	}
-	if b.has("team_id") && !h.owners(w, r, nil, &u.TeamID, false) {
+	if b.has("team_id") && !h.owners(w, r, nil, rec.team, false) { // only users accept team_id
 		return
 	}
-	u.UpdatedAt = h.now()
-	if err := h.store.UpdateUser(r.Context(), u); err != nil {
-		h.storeError(w, r, err, "user", c.id)
+	*rec.updated = h.now()
+	if !h.committed(w, r, c, p.save(h.store, r.Context(), v), p.what, c.id, "updated") {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: user updated", "id", u.ID, "by", c.who.name)
-	writeJSON(w, http.StatusOK, viewUser(u))
+	writeJSON(w, http.StatusOK, p.view(v))
 }
 
-func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, c *call) {
-	if _, err := h.store.GetUser(r.Context(), c.id); err != nil {
-		h.storeError(w, r, err, "user", c.id)
+func (p *principals[T, V]) delete(w http.ResponseWriter, r *http.Request, c *call) {
+	h, ctx := p.h, r.Context()
+	if _, err := p.one(h.store, ctx, c.id); err != nil {
+		h.storeError(w, r, err, p.what, c.id)
 		return
 	}
-	keys, err := h.store.ListKeys(r.Context())
+	busy, err := p.inUse(ctx, c.id)
 	if err != nil {
-		h.storeError(w, r, err, "user", c.id)
+		h.storeError(w, r, err, p.what, c.id)
 		return
 	}
-	if n := countKeys(keys, func(k *store.Key) bool { return k.UserID == c.id }); n > 0 {
-		writeError(w, conflict(fmt.Sprintf("user %s still owns %d key(s); delete them or move them to another user first", c.id, n)))
+	if busy != "" {
+		writeError(w, conflict(busy))
 		return
 	}
-	if err := h.store.DeleteUser(r.Context(), c.id); err != nil {
-		h.storeError(w, r, err, "user", c.id)
+	if !h.committed(w, r, c, p.remove(h.store, ctx, c.id), p.what, c.id, "deleted") {
 		return
 	}
-	h.changed()
-	h.log.Info("admin: user deleted", "id", c.id, "by", c.who.name)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// Teams.
-
-func (h *handler) listTeams(w http.ResponseWriter, r *http.Request, _ *call) {
-	if _, e := query(r); e != nil {
-		writeError(w, e)
-		return
-	}
-	teams, err := h.store.ListTeams(r.Context())
+func (h *handler) userInUse(ctx context.Context, id string) (string, error) {
+	keys, err := h.store.ListKeys(ctx)
 	if err != nil {
-		h.storeError(w, r, err, "team", "")
-		return
+		return "", err
 	}
-	out := make([]Team, 0, len(teams))
-	for i := range teams {
-		out = append(out, viewTeam(&teams[i]))
+	if n := countKeys(keys, func(k *store.Key) bool { return k.UserID == id }); n > 0 {
+		return fmt.Sprintf("user %s still owns %d key(s); delete them or move them to another user first", id, n), nil
 	}
-	slices.SortStableFunc(out, func(a, b Team) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
-	writeJSON(w, http.StatusOK, List[Team]{Data: out})
+	return "", nil
 }
 
-func (h *handler) getTeam(w http.ResponseWriter, r *http.Request, c *call) {
-	t, err := h.store.GetTeam(r.Context(), c.id)
-	if err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
-	}
-	writeJSON(w, http.StatusOK, viewTeam(t))
-}
-
-func (h *handler) createTeam(w http.ResponseWriter, r *http.Request, c *call) {
-	b := readBody(r, commonFields...)
-	t := &store.Team{}
-	b.common(&t.Name, &t.Models, &t.Limits, &t.Metadata)
-	if b.err != nil {
-		writeError(w, b.err)
-		return
-	}
-	if e := validateCommon(&t.Name, &t.Limits); e != nil {
-		writeError(w, e)
-		return
-	}
-	now := h.now()
-	t.ID, t.CreatedAt, t.UpdatedAt = newID("team"), now, now
-	if err := h.store.CreateTeam(r.Context(), t); err != nil {
-		h.storeError(w, r, err, "team", t.ID)
-		return
-	}
-	h.changed()
-	h.log.Info("admin: team created", "id", t.ID, "name", t.Name, "by", c.who.name)
-	writeJSON(w, http.StatusCreated, viewTeam(t))
-}
-
-func (h *handler) updateTeam(w http.ResponseWriter, r *http.Request, c *call) {
-	b := readBody(r, commonFields...)
-	if b.err != nil {
-		writeError(w, b.err)
-		return
-	}
-	t, err := h.store.GetTeam(r.Context(), c.id)
-	if err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
-	}
-	b.common(&t.Name, &t.Models, &t.Limits, &t.Metadata)
-	if b.err != nil {
-		writeError(w, b.err)
-		return
-	}
-	if e := validateCommon(&t.Name, &t.Limits); e != nil {
-		writeError(w, e)
-		return
-	}
-	t.UpdatedAt = h.now()
-	if err := h.store.UpdateTeam(r.Context(), t); err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
-	}
-	h.changed()
-	h.log.Info("admin: team updated", "id", t.ID, "by", c.who.name)
-	writeJSON(w, http.StatusOK, viewTeam(t))
-}
-
-func (h *handler) deleteTeam(w http.ResponseWriter, r *http.Request, c *call) {
-	ctx := r.Context()
-	if _, err := h.store.GetTeam(ctx, c.id); err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
-	}
+func (h *handler) teamInUse(ctx context.Context, id string) (string, error) {
 	users, err := h.store.ListUsers(ctx)
 	if err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
+		return "", err
 	}
 	keys, err := h.store.ListKeys(ctx)
 	if err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
+		return "", err
 	}
 	nu := 0
 	for i := range users {
-		if users[i].TeamID == c.id {
+		if users[i].TeamID == id {
 			nu++
 		}
 	}
-	nk := countKeys(keys, func(k *store.Key) bool { return k.TeamID == c.id })
+	nk := countKeys(keys, func(k *store.Key) bool { return k.TeamID == id })
 	if nu > 0 || nk > 0 {
-		writeError(w, conflict(fmt.Sprintf("team %s still has %d user(s) and %d key(s); delete them or move them to another team first", c.id, nu, nk)))
-		return
+		return fmt.Sprintf("team %s still has %d user(s) and %d key(s); delete them or move them to another team first", id, nu, nk), nil
 	}
-	if err := h.store.DeleteTeam(ctx, c.id); err != nil {
-		h.storeError(w, r, err, "team", c.id)
-		return
-	}
-	h.changed()
-	h.log.Info("admin: team deleted", "id", c.id, "by", c.who.name)
-	w.WriteHeader(http.StatusNoContent)
+	return "", nil
 }
 
 func countKeys(keys []store.Key, match func(*store.Key) bool) int {
