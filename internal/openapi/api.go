@@ -7,7 +7,12 @@
 // (internal/apigw) both serve from a compiled API.
 package openapi
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
 
 // API is a compiled spec. It is immutable and safe for concurrent use.
 type API struct {
@@ -24,6 +29,9 @@ type API struct {
 	// Warnings are lint findings that do not stop loading (missing
 	// operationId or description, …), each with its location.
 	Warnings []string
+	// Doc is the loaded document the API was compiled from (for routing
+	// and request validation with kin-openapi). Read-only.
+	Doc *openapi3.T
 }
 
 // Operation is one method on one path.
@@ -62,6 +70,9 @@ type Tool struct {
 	OutputSchema json.RawMessage
 	Annotations  Annotations
 	Operation    *Operation
+
+	plan      *plan              // arguments → request
+	validator *jsonschema.Schema // compiled InputSchema
 }
 
 // The rest of the contract, implemented alongside:
@@ -75,3 +86,7 @@ type Tool struct {
 //	    // builds the HTTP request: path parameters escaped, query arrays
 //	    // (form/explode per the spec), header parameters, JSON body; h is
 //	    // copied onto the request (forwarded credentials)
+//
+// Additions: Load and CompileDoc (load once, compile the loaded document),
+// Lint (the findings of `tidegate lint`), API.Doc, and ArgumentError (the
+// error Validate returns).
