@@ -1,0 +1,70 @@
+package apigw
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/router"
+)
+
+// Guard checks an API's callers with tidegate virtual keys (auth: keys):
+// the key's limits apply and each call is recorded in the usage log as
+// model "api:<api>/<operation>" (so key allowlists may name "api:orders/*").
+// A nil Guard admits everyone (auth: passthrough).
+type Guard struct {
+	gate *govern.Gate
+	api  string
+}
+
+// NewGuard guards calls to api with gate, which must require keys.
+func NewGuard(gate *govern.Gate, api string) *Guard { return &Guard{gate: gate, api: api} }
+
+// Call is an admitted call; Finish records how it ended.
+type Call struct {
+	ticket   *govern.Ticket
+	provider string
+}
+
+// Model is the usage log's model name for an operation of the API.
+func (g *Guard) Model(operation string) string { return "api:" + g.api + "/" + operation }
+
+// Admit identifies the caller from h and takes its rate-limit
+// reservations. The error is an *llm.Error with the status to answer
+// (401, 403, 429, 503). A nil Guard returns a nil Call.
+func (g *Guard) Admit(ctx context.Context, h http.Header, operation, requestID string) (*Call, error) {
+	if g == nil {
+		return nil, nil
+	}
+	model := g.Model(operation)
+	id, err := g.gate.Identify(ctx, h)
+	if err != nil {
+		g.gate.RecordRefusal(nil, model, requestID, llm.AsError(err).HTTPStatus(), err)
+		return nil, err
+	}
+	in := &router.Input{Model: model, Header: h}
+	in.Key, in.User, in.Team = id.Vars()
+	// An API call has no prompt: the request is only a carrier for the
+	// gate's accounting, and decoding it is a no-op.
+	req := llm.NewLazyRequest(llm.OpChat, model, false, false, llm.Source{}, func(*llm.Request) error { return nil })
+	t, err := g.gate.Admit(ctx, id, in, &router.Route{}, req)
+	if err != nil {
+		return nil, err
+	}
+	t.SetRequestID(requestID)
+	return &Call{ticket: t, provider: "api:" + g.api}, nil
+}
+
+// Finish records the call: the upstream's status (or the gateway's own
+// when sent is false: nothing reached the upstream). Safe on a nil Call.
+func (c *Call) Finish(status int, sent bool, err error) {
+	if c == nil {
+		return
+	}
+	c.ticket.Finish(govern.Outcome{Sent: sent, Status: status, Err: err, UsageKnown: true, Provider: c.provider})
+}
+
+// Credentials are the headers a caller's tidegate key may arrive in; with
+// auth: keys they are the gateway's and never go upstream.
+var Credentials = []string{"Authorization", "X-Api-Key", "Api-Key"}
