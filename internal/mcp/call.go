@@ -1,0 +1,171 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"unicode/utf8"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/openapi"
+)
+
+// call runs one tools/call: admit, validate, build, send, answer.
+func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage, h http.Header, reqID string) *sdk.CallToolResult {
+	c, err := s.opt.Guard.Admit(ctx, h, t.Name, reqID)
+	if err != nil {
+		return toolError(llm.AsError(err).Message)
+	}
+	refuse := func(msg string) *sdk.CallToolResult {
+		c.Finish(http.StatusBadRequest, false, &llm.Error{Kind: llm.KindInvalidRequest, Message: msg})
+		return toolError(msg)
+	}
+	args, err := arguments(raw)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	if err := t.Validate(args); err != nil {
+		return refuse(fmt.Sprintf("%s: %v", t.Name, err))
+	}
+	fwd := s.upstreamHeader(h)
+	if s.opt.Guard == nil && t.Operation != nil && t.Operation.Security && fwd.Get("Authorization") == "" {
+		return refuse(fmt.Sprintf("%s requires credentials: send them in the Authorization header of the MCP request", t.Name))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	req, err := t.Request(ctx, s.opt.Upstream, args, fwd)
+	if err != nil {
+		return refuse(fmt.Sprintf("cannot build the request for %s: %v", t.Name, err))
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		e := s.upstreamFailure(ctx, err)
+		c.Finish(e.HTTPStatus(), true, e)
+		return toolError(e.Message)
+	}
+	defer resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	limit := s.opt.MaxResultBytes
+	if !ok {
+		limit = maxErrorBodyBytes
+	}
+	body, truncated, err := readUpTo(resp.Body, limit)
+	if err != nil {
+		e := s.upstreamFailure(ctx, err)
+		c.Finish(e.HTTPStatus(), true, e)
+		return toolError(e.Message)
+	}
+	if !ok {
+		e := &llm.Error{Kind: llm.KindForStatus(resp.StatusCode), Status: resp.StatusCode, Message: "upstream answered " + resp.Status}
+		c.Finish(resp.StatusCode, true, e)
+		return toolError(withBody(e.Message, body, truncated))
+	}
+	c.Finish(resp.StatusCode, true, nil)
+	return result(t, resp.Status, body, truncated)
+}
+
+// arguments decodes tools/call arguments; absent arguments are {}.
+func arguments(raw json.RawMessage) (map[string]any, error) {
+	args := map[string]any{}
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return args, nil
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, fmt.Errorf("the arguments must be a JSON object: %w", err)
+	}
+	return args, nil
+}
+
+// upstreamHeader is what goes upstream: the configured headers, then
+// (passthrough only) the caller's Authorization.
+func (s *Server) upstreamHeader(in http.Header) http.Header {
+	h := make(http.Header, len(s.opt.Headers)+1)
+	for k, v := range s.opt.Headers {
+		h.Set(k, v)
+	}
+	if s.opt.Guard == nil {
+		if a := in.Get("Authorization"); a != "" {
+			h.Set("Authorization", a)
+		}
+	}
+	return h
+}
+
+// upstreamFailure names a transport failure: a timeout or an unreachable
+// upstream (the caller leaving is neither, but nobody reads that answer).
+func (s *Server) upstreamFailure(ctx context.Context, err error) *llm.Error {
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
+		return &llm.Error{Kind: llm.KindTimeout, Message: fmt.Sprintf("the upstream did not answer within %s", s.opt.Timeout), Err: err}
+	}
+	return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Message: fmt.Sprintf("the upstream cannot be reached: %v", err), Err: err}
+}
+
+// result is a 2xx answer: the body as text, and as structured content
+// when the tool declares an output schema (which the body must then meet
+// the shape of: a JSON object).
+func result(t *openapi.Tool, status string, body []byte, truncated bool) *sdk.CallToolResult {
+	text := string(body)
+	if len(body) == 0 {
+		text = status
+	}
+	if truncated {
+		text += fmt.Sprintf("\n[truncated: the response exceeds %d bytes]", len(body))
+	}
+	res := &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: text}}}
+	if len(t.OutputSchema) == 0 || len(body) == 0 {
+		return res
+	}
+	switch {
+	case truncated:
+		return toolError(fmt.Sprintf("the response exceeds %d bytes and cannot be returned as structured content", len(body)))
+	case !isObject(body):
+		return toolError(withBody("the upstream's answer is not the JSON object its spec declares", body, false))
+	}
+	res.StructuredContent = json.RawMessage(body)
+	return res
+}
+
+func isObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
+func toolError(msg string) *sdk.CallToolResult {
+	return &sdk.CallToolResult{IsError: true, Content: []sdk.Content{&sdk.TextContent{Text: msg}}}
+}
+
+func withBody(msg string, body []byte, truncated bool) string {
+	if len(body) == 0 {
+		return msg
+	}
+	msg += "\n" + string(body)
+	if truncated {
+		msg += fmt.Sprintf("\n[truncated at %d bytes]", len(body))
+	}
+	return msg
+}
+
+// readUpTo reads at most limit bytes and reports whether there was more.
+func readUpTo(r io.Reader, limit int) ([]byte, bool, error) {
+	body, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(body) > limit {
+		body = body[:limit]
+		for i := 0; i < utf8.UTFMax-1 && len(body) > 0; i++ { // do not cut a character in two
+			if r, size := utf8.DecodeLastRune(body); r != utf8.RuneError || size != 1 {
+				break
+			}
+			body = body[:len(body)-1]
+		}
+		return body, true, nil
+	}
+	return body, false, nil
+}
