@@ -80,10 +80,14 @@ func lintCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := app.Check(cfg); err != nil {
+			warnings, err := app.Lint(cfg)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d providers, %d models\n", len(cfg.Providers), len(cfg.Models))
+			for _, w := range warnings {
+				fmt.Fprintln(cmd.OutOrStdout(), "warning:", w)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d providers, %d models, %d apis\n", len(cfg.Providers), len(cfg.Models), len(cfg.APIs))
 			return nil
 		},
 	}

@@ -32,6 +32,7 @@ type App struct {
 	router    *router.Router
 	providers map[string]llm.Provider
 	gov       *governance
+	apis      *apis
 }
 
 // Option adjusts how New builds the gateway (tests inject a clock).
@@ -64,6 +65,21 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		closeIdle(providers)
 		return nil, err
 	}
+	if apiKeys(cfg) && gov.apiGate == nil {
+		err = errors.New("apis with auth: keys need a store")
+	}
+	var inbound *apis
+	if err == nil {
+		inbound, err = buildAPIs(ctx, cfg, gov.apiGate, logger)
+	}
+	if err != nil {
+		gov.close()
+		closeIdle(providers)
+		return nil, err
+	}
+	for _, w := range inbound.warnings {
+		logger.Warn("api spec", "warning", w)
+	}
 	srv := server.New(server.Options{
 		Router:       rt,
 		Tokens:       tokens.New(),
@@ -73,17 +89,34 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		ModelIDs:     modelIDs(ctx, rt, cfg, providers, cat, logger),
 		Gate:         gov.gate,
 		Admin:        gov.admin,
+		Mounts:       inbound.mounts,
 	})
-	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov}, nil
+	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound}, nil
 }
 
 // Check builds everything a config describes without serving or calling
 // any upstream, so `tidegate lint` reports what New would refuse (such as
-// a routing condition that does not compile).
+// a routing condition or an OpenAPI spec that does not compile).
 func Check(cfg *config.Config) error {
-	_, providers, _, err := build(cfg, slog.New(slog.DiscardHandler), options{})
-	closeIdle(providers)
+	_, err := Lint(cfg)
 	return err
+}
+
+// Lint is Check that also returns the specs' warnings (missing
+// operationIds or descriptions, …), each with its path.
+func Lint(cfg *config.Config) ([]string, error) {
+	logger := slog.New(slog.DiscardHandler)
+	_, providers, _, err := build(cfg, logger, options{})
+	closeIdle(providers)
+	if err != nil {
+		return nil, err
+	}
+	inbound, err := buildAPIs(context.Background(), cfg, nil, logger)
+	if err != nil {
+		return nil, err
+	}
+	inbound.close()
+	return inbound.warnings, nil
 }
 
 func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog, map[string]llm.Provider, *router.Router, error) {
@@ -140,6 +173,7 @@ func policyRules(ps []config.Policy) []policy.Rule {
 func (a *App) Close() {
 	a.gov.close()
 	closeIdle(a.providers)
+	a.apis.close()
 }
 
 func closeIdle(providers map[string]llm.Provider) {

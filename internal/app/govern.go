@@ -26,6 +26,9 @@ type governance struct {
 	counter counter.Counter
 	writer  *govern.Writer
 	gate    *govern.Gate
+	// apiGate requires keys for the APIs with auth: keys (the global auth
+	// setting governs only the LLM endpoints); nil when none has it.
+	apiGate *govern.Gate
 	admin   http.Handler
 	once    sync.Once
 }
@@ -71,10 +74,18 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	if g.store != nil {
 		g.writer = govern.NewWriter(g.store, usageFlushInterval, logger)
 	}
-	g.gate = govern.New(govern.Options{
+	opts := govern.Options{
 		Store: g.store, Counter: g.counter, Catalog: cat, Usage: g.writer,
 		RequireKey: cfg.Auth == config.AuthKeys, FailOpen: cfg.Counters.FailOpen, Local: local, Logger: logger,
-	})
+	}
+	g.gate = govern.New(opts)
+	if apiKeys(cfg) && g.store != nil {
+		g.apiGate = g.gate
+		if !opts.RequireKey {
+			opts.RequireKey = true
+			g.apiGate = govern.New(opts)
+		}
+	}
 	if g.store == nil { // model limits only: no keys, no usage log, no admin API
 		return g, nil
 	}
@@ -85,8 +96,26 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	for _, k := range cfg.AdminKeys {
 		keys = append(keys, admin.AdminKey{Name: k.Name, Secret: k.Key, Scope: k.Scope})
 	}
-	g.admin = admin.New(admin.Options{Store: g.store, AdminKeys: keys, Logger: logger, OnChange: g.gate.Invalidate})
+	g.admin = admin.New(admin.Options{Store: g.store, AdminKeys: keys, Logger: logger, OnChange: g.invalidate})
 	return g, nil
+}
+
+// invalidate forgets the gates' cached keys after an admin change.
+func (g *governance) invalidate() {
+	g.gate.Invalidate()
+	if g.apiGate != nil && g.apiGate != g.gate {
+		g.apiGate.Invalidate()
+	}
+}
+
+// apiKeys reports whether some API checks callers with virtual keys.
+func apiKeys(cfg *config.Config) bool {
+	for _, a := range cfg.APIs {
+		if a.Auth == config.APIAuthKeys {
+			return true
+		}
+	}
+	return false
 }
 
 // close flushes the usage log, then releases the counters and the store.

@@ -41,6 +41,9 @@ type Options struct {
 	Gate *govern.Gate
 	// Admin serves /admin/ when set.
 	Admin http.Handler
+	// Mounts are extra handlers by ServeMux pattern (the inbound APIs'
+	// MCP endpoints and HTTP proxies).
+	Mounts map[string]http.Handler
 }
 
 // Server holds the HTTP handlers.
@@ -73,6 +76,9 @@ func New(opt Options) *Server {
 	s.mux.HandleFunc("GET /health/ready", s.ready)
 	if opt.Admin != nil {
 		s.mux.Handle("/admin/", opt.Admin)
+	}
+	for pattern, h := range opt.Mounts {
+		s.mux.Handle(pattern, h)
 	}
 	s.mux.HandleFunc("/", s.notFound)
 	return s

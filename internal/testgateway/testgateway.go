@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,6 +64,20 @@ func Start(t testing.TB, yaml string) *Gateway {
 // test ends.
 func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
 	t.Helper()
+	return start(t, yaml, nil, opts)
+}
+
+// StartFiles is StartWith for a config that names files (OpenAPI specs):
+// files (name → content) and the config are written to one temporary
+// directory and the config is loaded from there, so relative paths
+// resolve as they do for `tidegate serve --config`.
+func StartFiles(t testing.TB, yaml string, files map[string]string, opts ...app.Option) *Gateway {
+	t.Helper()
+	return start(t, yaml, files, opts)
+}
+
+func start(t testing.TB, yaml string, files map[string]string, opts []app.Option) *Gateway {
+	t.Helper()
 	if yaml == "" {
 		yaml = DefaultConfig
 	}
@@ -74,7 +90,7 @@ func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
 	t.Cleanup(g.Anthropic.Close)
 	t.Cleanup(g.Ollama.Close)
 	yaml = strings.NewReplacer("{{openai}}", g.OpenAI.URL, "{{anthropic}}", g.Anthropic.URL, "{{ollama}}", g.Ollama.URL).Replace(yaml)
-	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	cfg, err := load(t, yaml, files)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -98,6 +114,24 @@ func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
 	})
 	g.URL = srv.URL
 	return g
+}
+
+func load(t testing.TB, yaml string, files map[string]string) (*config.Config, error) {
+	noEnv := func(string) string { return "" }
+	if files == nil {
+		return config.Parse([]byte(yaml), noEnv)
+	}
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "tidegate.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return config.Load(path, noEnv)
 }
 
 // Check validates yaml the way `tidegate lint` does (placeholders become

@@ -1,0 +1,97 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+
+	"github.com/tidegate/tidegate/internal/apigw"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/mcp"
+	"github.com/tidegate/tidegate/internal/openapi"
+)
+
+// apis are the inbound APIs: their handlers by mount pattern, the specs'
+// lint warnings, and the upstream transports to release on Close.
+type apis struct {
+	mounts     map[string]http.Handler
+	warnings   []string
+	transports []*http.Transport
+}
+
+// buildAPIs compiles every spec of `apis:` and builds its HTTP proxy and
+// MCP server. Every spec that does not compile is reported, with its path.
+// gate checks the callers of APIs with auth: keys (nil in lint).
+func buildAPIs(ctx context.Context, cfg *config.Config, gate *govern.Gate, logger *slog.Logger) (*apis, error) {
+	out := &apis{mounts: map[string]http.Handler{}}
+	var problems []string
+	for _, name := range sortedNames(cfg.APIs) {
+		a := cfg.APIs[name]
+		path := "apis." + name
+		api, err := openapi.Compile(ctx, a.Spec)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
+			continue
+		}
+		for _, w := range api.Warnings {
+			out.warnings = append(out.warnings, fmt.Sprintf("%s.spec: %s", path, w))
+		}
+		var guard *apigw.Guard
+		if a.Auth == config.APIAuthKeys && gate != nil {
+			guard = apigw.NewGuard(gate, name)
+		}
+		transport := apigw.NewTransport()
+		out.transports = append(out.transports, transport)
+		proxy, err := apigw.New(apigw.Options{
+			Name: name, API: api, Doc: api.Doc, Upstream: a.Upstream, BasePath: a.BasePath,
+			Timeout: a.Timeout.D(config.DefaultAPITimeout), Headers: a.Headers, Guard: guard,
+			MaxBodyBytes: cfg.Server.MaxBodyBytes, Transport: transport, Logger: logger,
+		})
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
+			continue
+		}
+		out.mounts[a.BasePath] = proxy
+		out.mounts[a.BasePath+"/"] = proxy
+		if !a.MCP.On() {
+			continue
+		}
+		srv, err := mcp.New(mcp.Options{
+			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
+			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
+			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
+		})
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
+			continue
+		}
+		out.mounts[a.MCP.Path] = srv
+	}
+	if len(problems) > 0 {
+		out.close()
+		return nil, &config.ValidationError{Problems: problems}
+	}
+	return out, nil
+}
+
+// close releases the idle upstream connections.
+func (a *apis) close() {
+	if a == nil {
+		return
+	}
+	for _, t := range a.transports {
+		t.CloseIdleConnections()
+	}
+}
+
+func sortedNames(m map[string]config.API) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
