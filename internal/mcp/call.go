@@ -30,6 +30,13 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 	if err != nil {
 		return refuse(err.Error())
 	}
+	// Models often send null for optional arguments they leave out; treat
+	// it as absent (a null required argument is then reported missing).
+	for k, v := range args {
+		if v == nil {
+			delete(args, k)
+		}
+	}
 	if err := t.Validate(args); err != nil {
 		return refuse(fmt.Sprintf("%s: %v", t.Name, err))
 	}
