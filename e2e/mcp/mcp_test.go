@@ -387,3 +387,20 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// TestNullOptionalArguments: models often send null for optional
+// arguments; they count as absent, while a null required one is missing.
+func TestNullOptionalArguments(t *testing.T) {
+	a := newAPI(t)
+	g := startGateway(t, a, "")
+	cs := connect(t, g.URL+"/mcp/orders", "", http.Header{"Authorization": {userToken}})
+	wantOK(t, call(t, cs, "listOrders", map[string]any{"limit": nil, "status": nil}))
+	if got := a.last(t); got.Query != "" {
+		t.Fatalf("null arguments reached the API as %q", got.Query)
+	}
+	before := len(a.requests())
+	wantError(t, call(t, cs, "getOrder", map[string]any{"id": nil}), "invalid arguments", "id")
+	if len(a.requests()) != before {
+		t.Fatal("a call missing a required argument reached the API")
+	}
+}
