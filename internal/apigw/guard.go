@@ -4,7 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/router"
 )
@@ -16,6 +19,9 @@ import (
 type Guard struct {
 	gate *govern.Gate
 	api  string
+	// auth: jwt (see jwt.go); gate is then optional.
+	jwt          *jwtauth.Verifier
+	claimsHeader string
 }
 
 // NewGuard guards calls to api with gate, which must require keys.
@@ -23,8 +29,10 @@ func NewGuard(gate *govern.Gate, api string) *Guard { return &Guard{gate: gate, 
 
 // Call is an admitted call; Finish records how it ended.
 type Call struct {
-	ticket   *govern.Ticket
-	provider string
+	ticket       *govern.Ticket
+	provider     string
+	claims       jwt.MapClaims
+	claimsHeader string
 }
 
 // Model is the usage log's model name for an operation of the API.
@@ -38,6 +46,9 @@ func (g *Guard) Admit(ctx context.Context, h http.Header, operation, requestID s
 		return nil, nil
 	}
 	model := g.Model(operation)
+	if g.jwt != nil {
+		return g.admitJWT(ctx, h, model, requestID)
+	}
 	id, err := g.gate.Identify(ctx, h)
 	if err != nil {
 		g.gate.RecordRefusal(nil, model, requestID, llm.AsError(err).HTTPStatus(), err)
@@ -59,7 +70,7 @@ func (g *Guard) Admit(ctx context.Context, h http.Header, operation, requestID s
 // Finish records the call: the upstream's status (or the gateway's own
 // when sent is false: nothing reached the upstream). Safe on a nil Call.
 func (c *Call) Finish(status int, sent bool, err error) {
-	if c == nil {
+	if c == nil || c.ticket == nil {
 		return
 	}
 	c.ticket.Finish(govern.Outcome{Sent: sent, Status: status, Err: err, UsageKnown: true, Provider: c.provider})

@@ -91,7 +91,7 @@ func New(opt Options) (*Proxy, error) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
-			if opt.Guard != nil {
+			if opt.Guard.StripsCredentials() {
 				for _, h := range Credentials {
 					pr.Out.Header.Del(h)
 				}
@@ -143,6 +143,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in = in.WithContext(ctx)
 	in.Body = io.NopCloser(bytes.NewReader(body))
 	in.ContentLength = int64(len(body))
+	if call.Claims() != nil {
+		in.Header = in.Header.Clone()
+		call.SetClaimsHeader(in.Header)
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	p.rp.ServeHTTP(sw, in)
 	var upstreamErr error

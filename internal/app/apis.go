@@ -10,6 +10,7 @@ import (
 	"github.com/tidegate/tidegate/internal/apigw"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/mcp"
 	"github.com/tidegate/tidegate/internal/openapi"
 )
@@ -24,8 +25,9 @@ type apis struct {
 
 // buildAPIs compiles every spec of `apis:` and builds its HTTP proxy and
 // MCP server. Every spec that does not compile is reported, with its path.
-// gate checks the callers of APIs with auth: keys (nil in lint).
-func buildAPIs(ctx context.Context, cfg *config.Config, gate *govern.Gate, logger *slog.Logger) (*apis, error) {
+// gate checks the callers of APIs with auth: keys (nil in lint); usage,
+// when not nil, records the calls of APIs with auth: jwt.
+func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate, logger *slog.Logger) (*apis, error) {
 	out := &apis{mounts: map[string]http.Handler{}}
 	var problems []string
 	for _, name := range sortedNames(cfg.APIs) {
@@ -42,6 +44,14 @@ func buildAPIs(ctx context.Context, cfg *config.Config, gate *govern.Gate, logge
 		var guard *apigw.Guard
 		if a.Auth == config.APIAuthKeys && gate != nil {
 			guard = apigw.NewGuard(gate, name)
+		}
+		if a.Auth == config.APIAuthJWT {
+			j := a.JWT
+			v := jwtauth.New(jwtauth.Options{
+				JWKSURL: j.JWKSURL, Issuer: j.Issuer, Audience: j.Audience, Algorithms: j.Algorithms,
+				Leeway: j.Leeway.D(jwtauth.DefaultLeeway), CacheTTL: j.CacheTTL.D(jwtauth.DefaultCacheTTL),
+			})
+			guard = apigw.NewJWTGuard(v, usage, name, j.ClaimsHeader)
 		}
 		transport := apigw.NewTransport()
 		out.transports = append(out.transports, transport)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/policy"
 	"github.com/tidegate/tidegate/internal/provider"
@@ -70,7 +71,11 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	}
 	var inbound *apis
 	if err == nil {
-		inbound, err = buildAPIs(ctx, cfg, gov.apiGate, logger)
+		var usage *govern.Gate // records auth: jwt calls when there is a usage log
+		if gov.store != nil {
+			usage = gov.gate
+		}
+		inbound, err = buildAPIs(ctx, cfg, gov.apiGate, usage, logger)
 	}
 	if err != nil {
 		gov.close()
@@ -111,7 +116,7 @@ func Lint(cfg *config.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	inbound, err := buildAPIs(context.Background(), cfg, nil, logger)
+	inbound, err := buildAPIs(context.Background(), cfg, nil, nil, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // API is one inbound API: an OpenAPI spec served as an MCP tool server
@@ -28,7 +31,39 @@ type API struct {
 	// Auth is how callers are checked: passthrough (default: the upstream
 	// checks the forwarded Authorization) or keys (tidegate virtual keys).
 	Auth string `yaml:"auth"`
-	MCP  APIMCP `yaml:"mcp"`
+	// JWT configures auth: jwt.
+	JWT APIJWT `yaml:"jwt"`
+	MCP APIMCP `yaml:"mcp"`
+}
+
+// APIJWT checks callers' bearer JWTs against a JWKS (auth: jwt).
+type APIJWT struct {
+	JWKSURL    string     `yaml:"jwks_url"`
+	Issuer     string     `yaml:"issuer"`
+	Audience   StringList `yaml:"audience"`   // one string or a list; one must match
+	Algorithms []string   `yaml:"algorithms"` // default RS256, ES256
+	Leeway     Duration   `yaml:"leeway"`     // clock skew (default 30s)
+	CacheTTL   Duration   `yaml:"cache_ttl"`  // JWKS cache (default 10m)
+	// ClaimsHeader, when set, carries the verified claims upstream (JSON);
+	// any value the caller sends in it is dropped.
+	ClaimsHeader string `yaml:"claims_header"`
+}
+
+// StringList is a YAML string or list of strings.
+type StringList []string
+
+// UnmarshalYAML accepts a scalar or a sequence.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = StringList{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*l = list
+	return nil
 }
 
 // APIMCP configures an API's MCP server.
@@ -52,7 +87,10 @@ func (m APIMCP) On() bool { return m.Enabled == nil || *m.Enabled }
 const (
 	APIAuthPassthrough = "passthrough"
 	APIAuthKeys        = "keys"
+	APIAuthJWT         = "jwt"
 )
+
+var jwtAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 
 // DefaultAPITimeout bounds one upstream call of an API.
 const DefaultAPITimeout = 30 * time.Second
@@ -124,10 +162,33 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 		}
 		switch a.Auth {
 		case APIAuthPassthrough, APIAuthKeys:
-		case "jwt":
-			add(path+".auth", "jwt is not supported yet (passthrough or keys)")
+		case APIAuthJWT:
+			j := a.JWT
+			if u, err := url.Parse(j.JWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add(path+".jwt.jwks_url", "must be an http(s) URL, got %q", j.JWKSURL)
+			}
+			if j.Issuer == "" {
+				add(path+".jwt.issuer", "required with auth: jwt (the iss tokens must carry)")
+			}
+			if len(j.Audience) == 0 {
+				add(path+".jwt.audience", "required with auth: jwt (a string or a list; the token's aud must contain one)")
+			}
+			for i, alg := range j.Algorithms {
+				if !slices.Contains(jwtAlgorithms, alg) {
+					add(fmt.Sprintf("%s.jwt.algorithms[%d]", path, i), "unsupported %q (%s)", alg, strings.Join(jwtAlgorithms, ", "))
+				}
+			}
+			if j.Leeway < 0 || j.CacheTTL < 0 {
+				add(path+".jwt", "leeway and cache_ttl must not be negative")
+			}
+			if h := j.ClaimsHeader; h != "" && (strings.ContainsAny(h, "\r\n: ") || strings.EqualFold(h, "Authorization")) {
+				add(path+".jwt.claims_header", "invalid header name %q", h)
+			}
 		default:
-			add(path+".auth", "unknown mode %q (passthrough or keys)", a.Auth)
+			add(path+".auth", "unknown mode %q (passthrough, keys or jwt)", a.Auth)
+		}
+		if a.Auth != APIAuthJWT && a.JWT.JWKSURL != "" {
+			add(path+".jwt", "set, but auth is %q (use auth: jwt)", a.Auth)
 		}
 		mount(path+".base_path", a.BasePath, path)
 		if a.MCP.On() {

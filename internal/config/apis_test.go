@@ -57,6 +57,7 @@ apis:
   a:
     upstream: ftp://x
     auth: jwt
+    jwt: {jwks_url: "file:///jwks", algorithms: [HS256]}
   b:
     spec: /nonexistent/spec.yaml
     upstream: http://127.0.0.1:9
@@ -77,7 +78,10 @@ apis:
 	for _, want := range []string{
 		"apis.a.spec: required",
 		`apis.a.upstream: must be an http(s) URL, got "ftp://x"`,
-		"apis.a.auth: jwt is not supported yet",
+		`apis.a.jwt.jwks_url: must be an http(s) URL, got "file:///jwks"`,
+		"apis.a.jwt.issuer: required with auth: jwt",
+		"apis.a.jwt.audience: required with auth: jwt",
+		`apis.a.jwt.algorithms[0]: unsupported "HS256"`,
 		"apis.b.spec: stat /nonexistent/spec.yaml",
 		"apis.b.base_path: /v1/b is a gateway route",
 		`apis.b.mcp.allowed_origins[0]: must be an origin`,
@@ -104,5 +108,35 @@ apis:
 	}
 	if out := string(cfg.Marshal()); strings.Contains(out, "upstream-secret") {
 		t.Fatalf("secret in:\n%s", out)
+	}
+}
+
+func TestAPIJWTConfig(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(spec, []byte("openapi: 3.0.3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte(`
+apis:
+  one:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    auth: jwt
+    jwt: {jwks_url: "https://idp.example/jwks", issuer: https://idp.example/, audience: orders, leeway: 5s, cache_ttl: 1m, claims_header: X-Claims}
+  two:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    auth: jwt
+    jwt: {jwks_url: "https://idp.example/jwks", issuer: https://idp.example/, audience: [a, b], algorithms: [ES384]}
+`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, two := cfg.APIs["one"].JWT, cfg.APIs["two"].JWT
+	if len(one.Audience) != 1 || one.Audience[0] != "orders" || one.Leeway.D(0) != 5*time.Second || one.CacheTTL.D(0) != time.Minute || one.ClaimsHeader != "X-Claims" {
+		t.Errorf("one: %+v", one)
+	}
+	if len(two.Audience) != 2 || two.Audience[1] != "b" || two.Algorithms[0] != "ES384" {
+		t.Errorf("two: %+v", two)
 	}
 }

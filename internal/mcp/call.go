@@ -41,6 +41,7 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 		return refuse(fmt.Sprintf("%s: %v", t.Name, err))
 	}
 	fwd := s.upstreamHeader(h)
+	c.SetClaimsHeader(fwd)
 	if s.opt.Guard == nil && t.Operation != nil && t.Operation.Security && fwd.Get("Authorization") == "" {
 		return refuse(fmt.Sprintf("%s requires credentials: send them in the Authorization header of the MCP request", t.Name))
 	}
@@ -96,7 +97,7 @@ func (s *Server) upstreamHeader(in http.Header) http.Header {
 	for k, v := range s.opt.Headers {
 		h.Set(k, v)
 	}
-	if s.opt.Guard == nil {
+	if !s.opt.Guard.StripsCredentials() { // passthrough and jwt forward the caller's token
 		if a := in.Get("Authorization"); a != "" {
 			h.Set("Authorization", a)
 		}
