@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -59,6 +61,12 @@ type result struct {
 	PeakRSSMiB  float64  `json:"peak_rss_mib"`        // VmHWM of the target
 	OtherPct    *float64 `json:"other_pct,omitempty"` // busy time of the target's core not charged to the target
 	ErrorSample []string `json:"error_sample,omitempty"`
+	// GatewayBase is the scenario whose gateway row this row is compared
+	// with (the governance rows against the open gateway).
+	GatewayBase string `json:"gateway_baseline,omitempty"`
+	// Redis is what the Redis server ran during the measured phase
+	// (INFO commandstats before and after), when -redis is set.
+	Redis *redisCount `json:"redis,omitempty"`
 }
 
 // loadSpec is what every request of a run sends and expects.
@@ -91,6 +99,8 @@ func runLoad(ctx context.Context, args []string) error {
 	fs.StringVar(&res.Title, "title", "", "scenario description for the report")
 	fs.StringVar(&res.Target, "target", "", "target name for the report: upstream, floor or gateway")
 	fs.StringVar(&res.Baseline, "baseline", "", "scenario whose floor row this one is compared with (default: -scenario)")
+	fs.StringVar(&res.GatewayBase, "vs-gateway", "", "scenario whose gateway row this one is compared with (governance rows)")
+	redisAddr := fs.String("redis", "", "127.0.0.1:PORT of a Redis whose commands to count during the measured phase")
 	out := fs.String("out", "", "append the result as one JSON line to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -130,6 +140,17 @@ func runLoad(ctx context.Context, args []string) error {
 	if limit <= 0 {
 		limit = math.MaxInt32
 	}
+	var rdb *redisConn
+	var redis0 redisStats
+	if *redisAddr != "" {
+		if rdb, err = dialRedis(ctx, *redisAddr, 0); err != nil {
+			return err
+		}
+		defer rdb.Close()
+		if redis0, err = rdb.stats(); err != nil {
+			return err
+		}
+	}
 	if *pid > 0 {
 		resetPeakRSS(*pid)
 	}
@@ -143,6 +164,14 @@ func runLoad(ctx context.Context, args []string) error {
 	core1, errC1 := coreBusy(*targetCore)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("load interrupted: %w", err) // a cut-short run is not a result
+	}
+	if rdb != nil {
+		redis1, err := rdb.stats()
+		if err != nil {
+			return err
+		}
+		d := diffStats(redis0, redis1)
+		res.Redis = &d
 	}
 
 	res.Requests, res.Errors, res.ErrorSample = len(m.latencies), m.errors, m.errSample
@@ -399,10 +428,28 @@ func printResult(w io.Writer, r result) {
 	if r.OtherPct != nil {
 		fmt.Fprintf(w, "  other on its core %.0f%%", *r.OtherPct)
 	}
+	if r.Redis != nil {
+		if done := r.Requests + r.Errors; done > 0 {
+			fmt.Fprintf(w, "  redis %.2f scripts/req (%.2f cmds/req: %s), %.0f µs/req cpu", float64(r.Redis.Eval)/float64(done),
+				float64(r.Redis.All)/float64(done), perRequest(r.Redis.Commands, done), r.Redis.CPUus/float64(done))
+		}
+	}
 	fmt.Fprintf(w, "  driver %.0f%%  errors %d\n", r.DriverPct, r.Errors)
 	for _, e := range r.ErrorSample {
 		fmt.Fprintf(w, "   error: %s\n", e)
 	}
+}
+
+// perRequest formats calls per command ÷ n, most frequent first:
+// "evalsha 1.00, get 0.01".
+func perRequest(calls map[string]int64, n int) string {
+	names := slices.Collect(maps.Keys(calls))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(calls[b], calls[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = fmt.Sprintf("%s %.2f", name, float64(calls[name])/float64(n))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func appendJSONLine(path string, v any) error {

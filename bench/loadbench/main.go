@@ -1,5 +1,5 @@
-// Command loadbench is tidegate's load benchmark toolkit. One binary, five
-// subcommands:
+// Command loadbench is tidegate's load benchmark toolkit. One binary, with
+// these subcommands:
 //
 //	loadbench upstream -listen 127.0.0.1:PORT     fake OpenAI + Anthropic server
 //	loadbench floor -listen 127.0.0.1:PORT -upstream http://127.0.0.1:PORT
@@ -7,6 +7,8 @@
 //	loadbench load -addr http://127.0.0.1:PORT …  closed-loop load generator
 //	loadbench report results.jsonl                markdown tables from load results
 //	loadbench freeport | wait | reaper            helpers for bench/run.sh
+//	loadbench newkey -addr http://127.0.0.1:PORT  create a virtual key (admin key from $TIDEGATE_ADMIN_KEY)
+//	loadbench redis ping | clean -prefix P        check Redis, delete the benchmark's keys
 //
 // Everything binds to and dials 127.0.0.1 only. See bench/README.md.
 package main
@@ -32,7 +34,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: loadbench upstream|floor|load|report|freeport|wait|reaper [flags]")
+		return errors.New("usage: loadbench upstream|floor|load|report|freeport|wait|reaper|newkey|redis [flags]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -52,6 +54,10 @@ func run(args []string) error {
 		return runWait(ctx, rest)
 	case "reaper":
 		return runReaper(ctx, rest)
+	case "newkey":
+		return runNewKey(ctx, rest)
+	case "redis":
+		return runRedis(ctx, rest)
 	default:
 		return fmt.Errorf("unknown subcommand %q", cmd)
 	}
