@@ -53,7 +53,13 @@ func (r *Reservation) ttl() int64 {
 // can still count (duplicate detection), and after Settle long enough to
 // make a repeated Settle a no-op.
 func (r *Reservation) markTTL() int64 {
-	d := r.ttl()
+	// The reservation's TTL matters only while a budget holds it; a
+	// request-window-only reservation needs its mark for its windows alone,
+	// so busy keys do not keep millions of marks alive for the TTL.
+	var d int64
+	if len(r.Budgets) > 0 {
+		d = r.ttl()
+	}
 	for _, ws := range [][]Window{r.Requests, r.Tokens} {
 		for _, w := range ws {
 			d = max(d, w.Window.Microseconds())
