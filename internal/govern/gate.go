@@ -110,7 +110,7 @@ func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route 
 	scopes := id.scopes()
 	if route != nil && route.Limits.Any() {
 		l := route.Limits
-		scopes = append(scopes, scope{kind: "model", id: route.LimitKey, limits: store.Limits{RPM: l.RPM, RPH: l.RPH, TPM: l.TPM, TPH: l.TPH}})
+		scopes = append(scopes[:len(scopes):len(scopes)], newScope("model", route.LimitKey, nil, store.Limits{RPM: l.RPM, RPH: l.RPH, TPM: l.TPM, TPH: l.TPH}))
 	}
 	if len(scopes) == 0 {
 		return t, nil
@@ -171,20 +171,32 @@ type scope struct {
 	kind, id string
 	models   []string
 	limits   store.Limits
+	base     string    // "<kind>:<id>", the counter key prefix
+	windows  [4]string // counter keys of rpm, rph, tpm, tph
 }
 
+func newScope(kind, id string, models []string, l store.Limits) scope {
+	base := kind + ":" + id
+	return scope{kind: kind, id: id, models: models, limits: l, base: base,
+		windows: [4]string{base + ":rpm", base + ":rph", base + ":tpm", base + ":tph"}}
+}
+
+// scopes are the key's, user's and team's limits, built once per cached
+// identity. The slice is shared: never append to it in place.
 func (id *Identity) scopes() []scope {
 	if id == nil {
 		return nil
 	}
-	out := []scope{{"key", id.Key.ID, id.Key.Models, id.Key.Limits}}
-	if id.User != nil {
-		out = append(out, scope{"user", id.User.ID, id.User.Models, id.User.Limits})
-	}
-	if id.Team != nil {
-		out = append(out, scope{"team", id.Team.ID, id.Team.Models, id.Team.Limits})
-	}
-	return out
+	id.scopesOnce.Do(func() {
+		id.scopeList = []scope{newScope("key", id.Key.ID, id.Key.Models, id.Key.Limits)}
+		if id.User != nil {
+			id.scopeList = append(id.scopeList, newScope("user", id.User.ID, id.User.Models, id.User.Limits))
+		}
+		if id.Team != nil {
+			id.scopeList = append(id.scopeList, newScope("team", id.Team.ID, id.Team.Models, id.Team.Limits))
+		}
+	})
+	return id.scopeList
 }
 
 // allowed matches a public model name against an allowlist with
@@ -210,17 +222,15 @@ func (g *Gate) reservation(ctx context.Context, scopes []scope, in *router.Input
 	budgets := false
 	for _, s := range scopes {
 		l := s.limits
-		base := s.kind + ":" + s.id
-		for _, w := range []struct {
-			name  string
+		for i, w := range [4]struct {
 			n     int64
 			per   time.Duration
 			token bool
-		}{{"rpm", l.RPM, time.Minute, false}, {"rph", l.RPH, time.Hour, false}, {"tpm", l.TPM, time.Minute, true}, {"tph", l.TPH, time.Hour, true}} {
+		}{{l.RPM, time.Minute, false}, {l.RPH, time.Hour, false}, {l.TPM, time.Minute, true}, {l.TPH, time.Hour, true}} {
 			if w.n <= 0 {
 				continue
 			}
-			win := counter.Window{Key: base + ":" + w.name, Limit: w.n, Window: w.per}
+			win := counter.Window{Key: s.windows[i], Limit: w.n, Window: w.per}
 			if w.token {
 				res.Tokens = append(res.Tokens, win)
 			} else {
@@ -229,7 +239,7 @@ func (g *Gate) reservation(ctx context.Context, scopes []scope, in *router.Input
 		}
 		if l.BudgetUSD > 0 {
 			budgets = true
-			res.Budgets = append(res.Budgets, g.budget(s, base))
+			res.Budgets = append(res.Budgets, g.budget(s))
 		}
 	}
 	if len(res.Requests)+len(res.Tokens)+len(res.Budgets) == 0 {
@@ -270,11 +280,11 @@ func (g *Gate) reservation(ctx context.Context, scopes []scope, in *router.Input
 
 // budget is the budget counter of one scope for the current period, seeded
 // from the usage log when the counter has no state.
-func (g *Gate) budget(s scope, base string) counter.Budget {
+func (g *Gate) budget(s scope) counter.Budget {
 	start, end, label := period(s.limits.BudgetPeriod, g.opt.Now())
 	st := g.opt.Store
 	return counter.Budget{
-		Key:     base + ":budget:" + label,
+		Key:     s.base + ":budget:" + label,
 		Limit:   microUSD(s.limits.BudgetUSD * 1e6),
 		Expires: end,
 		Seed: func(ctx context.Context) (int64, error) {

@@ -22,21 +22,30 @@ type Identity struct {
 	Key  *store.Key
 	User *store.User
 	Team *store.Team
+
+	// The policy view is built once per cached identity, not per request.
+	varsOnce        sync.Once
+	key, user, team map[string]any
+	scopesOnce      sync.Once
+	scopeList       []scope
 }
 
-// Vars renders the identity for policies (CEL key, user, team).
+// Vars renders the identity for policies (CEL key, user, team). The maps
+// are shared: treat them as read-only.
 func (id *Identity) Vars() (key, user, team map[string]any) {
 	if id == nil {
 		return nil, nil, nil
 	}
-	key = map[string]any{"id": id.Key.ID, "name": id.Key.Name, "user": id.Key.UserID, "team": id.Key.TeamID, "metadata": strMap(id.Key.Metadata)}
-	if id.User != nil {
-		user = map[string]any{"id": id.User.ID, "name": id.User.Name, "team": id.User.TeamID, "metadata": strMap(id.User.Metadata)}
-	}
-	if id.Team != nil {
-		team = map[string]any{"id": id.Team.ID, "name": id.Team.Name, "metadata": strMap(id.Team.Metadata)}
-	}
-	return key, user, team
+	id.varsOnce.Do(func() {
+		id.key = map[string]any{"id": id.Key.ID, "name": id.Key.Name, "user": id.Key.UserID, "team": id.Key.TeamID, "metadata": strMap(id.Key.Metadata)}
+		if id.User != nil {
+			id.user = map[string]any{"id": id.User.ID, "name": id.User.Name, "team": id.User.TeamID, "metadata": strMap(id.User.Metadata)}
+		}
+		if id.Team != nil {
+			id.team = map[string]any{"id": id.Team.ID, "name": id.Team.Name, "metadata": strMap(id.Team.Metadata)}
+		}
+	})
+	return id.key, id.user, id.team
 }
 
 func strMap(m map[string]string) map[string]any {
