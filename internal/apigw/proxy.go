@@ -45,6 +45,13 @@ type Options struct {
 	MaxBodyBytes int64
 	Transport    http.RoundTripper
 	Logger       *slog.Logger
+	// Limits are the operations' x-tidegate-middlewares rate limits; nil:
+	// none.
+	Limits *Limits
+	// LLM serves the x-tidegate-dispatch operations: the handler of POST
+	// /v1/chat/completions (dialect "openai") or /v1/messages
+	// ("anthropic") with the model forced. Nil: they answer 501.
+	LLM func(dialect, model string) http.Handler
 }
 
 // Proxy is the HTTP side of one API.
@@ -52,7 +59,9 @@ type Proxy struct {
 	opt    Options
 	router routers.Router
 	ops    map[string]string // "METHOD /path" → operation id
-	rp     *httputil.ReverseProxy
+	// dispatch are the x-tidegate-dispatch operations by "METHOD /path".
+	dispatch map[string]*openapi.Operation
+	rp       *httputil.ReverseProxy
 }
 
 // New builds the proxy; it fails when the spec cannot be routed.
@@ -85,6 +94,12 @@ func New(opt Options) (*Proxy, error) {
 	if opt.API != nil {
 		for _, op := range opt.API.Operations {
 			p.ops[op.Method+" "+op.Path] = op.ID
+			if op.DispatchModel != "" {
+				if p.dispatch == nil {
+					p.dispatch = map[string]*openapi.Operation{}
+				}
+				p.dispatch[op.Method+" "+op.Path] = op
+			}
 		}
 	}
 	p.rp = &httputil.ReverseProxy{
@@ -121,9 +136,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, p.routeError(w, r, in))
 		return
 	}
+	if op := p.dispatch[route.Method+" "+route.Path]; op != nil {
+		p.serveLLM(w, r, op)
+		return
+	}
 	reqID := w.Header().Get("x-request-id")
-	call, err := p.opt.Guard.Admit(r.Context(), r.Header, p.operationID(route), reqID)
+	opID := p.operationID(route)
+	call, err := p.opt.Guard.Admit(r.Context(), r.Header, opID, reqID)
 	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := p.opt.Limits.Check(r.Context(), opID); err != nil {
+		call.Finish(llm.AsError(err).HTTPStatus(), false, err)
 		writeError(w, err)
 		return
 	}
@@ -154,6 +179,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		upstreamErr = &llm.Error{Kind: llm.KindForStatus(sw.status), Status: sw.status, Message: fmt.Sprintf("upstream answered %d", sw.status)}
 	}
 	call.Finish(sw.status, true, upstreamErr)
+}
+
+// serveLLM serves an x-tidegate-dispatch operation: the operation's rate
+// limits, then the gateway's own LLM handler with the model forced (its
+// governance, routing, streaming, errors and usage log; the API's auth
+// and upstream play no part).
+func (p *Proxy) serveLLM(w http.ResponseWriter, r *http.Request, op *openapi.Operation) {
+	if err := p.opt.Limits.Check(r.Context(), op.ID); err != nil {
+		writeError(w, err)
+		return
+	}
+	if p.opt.LLM == nil {
+		writeError(w, &llm.Error{Kind: llm.KindInternal, Status: http.StatusNotImplemented, Message: "LLM routes are not served here"})
+		return
+	}
+	p.opt.LLM(op.DispatchDialect, op.DispatchModel).ServeHTTP(w, r)
 }
 
 // strip is r with the path below the base path (a shallow copy).

@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/tidegate/tidegate/internal/apigw"
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/counter"
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/mcp"
@@ -27,9 +30,22 @@ type apis struct {
 // MCP server. Every spec that does not compile is reported, with its path.
 // gate checks the callers of APIs with auth: keys (nil in lint); usage,
 // when not nil, records the calls of APIs with auth: jwt.
-func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate, logger *slog.Logger) (*apis, error) {
+//
+// ctr counts the operations' x-tidegate-middlewares rate limits (a memory
+// counter when nil, as in lint); llmHandler serves their
+// x-tidegate-dispatch operations (nil in lint).
+func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger) (*apis, error) {
 	out := &apis{mounts: map[string]http.Handler{}}
 	var problems []string
+	profiles := make(map[string]apigw.RateLimit, len(cfg.Middlewares))
+	for name, m := range cfg.Middlewares {
+		if m.RateLimit != nil {
+			profiles[name] = apigw.RateLimit{RPM: m.RateLimit.RPM, RPH: m.RateLimit.RPH}
+		}
+	}
+	if ctr == nil {
+		ctr = counter.NewMemory(time.Now)
+	}
 	for _, name := range sortedNames(cfg.APIs) {
 		a := cfg.APIs[name]
 		path := "apis." + name
@@ -53,12 +69,25 @@ func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate
 			})
 			guard = apigw.NewJWTGuard(v, usage, name, j.ClaimsHeader)
 		}
+		limits, err := apigw.NewLimits(name, api, profiles, ctr, cfg.Counters.FailOpen, logger)
+		if err != nil {
+			var pe *apigw.ProfileError
+			if errors.As(err, &pe) {
+				for _, p := range pe.Problems {
+					problems = append(problems, fmt.Sprintf("%s.spec: %s", path, p))
+				}
+			} else {
+				problems = append(problems, fmt.Sprintf("%s: %v", path, err))
+			}
+			continue
+		}
 		transport := apigw.NewTransport()
 		out.transports = append(out.transports, transport)
 		proxy, err := apigw.New(apigw.Options{
 			Name: name, API: api, Doc: api.Doc, Upstream: a.Upstream, BasePath: a.BasePath,
 			Timeout: a.Timeout.D(config.DefaultAPITimeout), Headers: a.Headers, Guard: guard,
 			MaxBodyBytes: cfg.Server.MaxBodyBytes, Transport: transport, Logger: logger,
+			Limits: limits, LLM: llmHandler,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
@@ -73,6 +102,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
+			Limits: limits,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))

@@ -70,12 +70,15 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		err = errors.New("apis with auth: keys need a store")
 	}
 	var inbound *apis
+	var srv *server.Server
 	if err == nil {
 		var usage *govern.Gate // records auth: jwt calls when there is a usage log
 		if gov.store != nil {
 			usage = gov.gate
 		}
-		inbound, err = buildAPIs(ctx, cfg, gov.apiGate, usage, logger)
+		inbound, err = buildAPIs(ctx, cfg, gov.apiGate, usage, gov.counter, func(dialect, model string) http.Handler {
+			return srv.LLMHandler(dialect, model) // srv is set below, before anything is served
+		}, logger)
 	}
 	if err != nil {
 		gov.close()
@@ -85,7 +88,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	for _, w := range inbound.warnings {
 		logger.Warn("api spec", "warning", w)
 	}
-	srv := server.New(server.Options{
+	srv = server.New(server.Options{
 		Router:       rt,
 		Tokens:       tokens.New(),
 		Logger:       logger,
@@ -116,7 +119,7 @@ func Lint(cfg *config.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	inbound, err := buildAPIs(context.Background(), cfg, nil, nil, logger)
+	inbound, err := buildAPIs(context.Background(), cfg, nil, nil, nil, nil, logger)
 	if err != nil {
 		return nil, err
 	}

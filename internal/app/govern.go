@@ -43,7 +43,15 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 		modelLimits = modelLimits || m.Limits.Any()
 	}
 	if cfg.Store == "" && !modelLimits {
-		return &governance{}, nil
+		if len(cfg.Middlewares) == 0 {
+			return &governance{}, nil
+		}
+		// The operations' rate limits need only the counters.
+		c, err := newCounter(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &governance{counter: c}, nil
 	}
 	g := &governance{}
 	if cfg.Store != "" {
@@ -53,20 +61,12 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 		}
 		g.store = st
 	}
-	if cfg.Redis != "" {
-		opts, err := redis.ParseURL(cfg.Redis)
-		if err != nil {
-			g.close()
-			return nil, fmt.Errorf("redis: %w", err)
-		}
-		prefix := cfg.Counters.Prefix
-		if prefix == "" {
-			prefix = "tidegate:"
-		}
-		g.counter = counter.NewRedis(redis.NewClient(opts), prefix, time.Now)
-	} else {
-		g.counter = counter.NewMemory(time.Now)
+	c, err := newCounter(cfg)
+	if err != nil {
+		g.close()
+		return nil, err
 	}
+	g.counter = c
 	var local counter.Counter // per-replica limits while Redis is down (fail_open)
 	if cfg.Redis != "" && cfg.Counters.FailOpen {
 		local = counter.NewMemory(time.Now)
@@ -98,6 +98,22 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	}
 	g.admin = admin.New(admin.Options{Store: g.store, AdminKeys: keys, Logger: logger, OnChange: g.invalidate})
 	return g, nil
+}
+
+// newCounter is the limits' counter: Redis when configured, else memory.
+func newCounter(cfg *config.Config) (counter.Counter, error) {
+	if cfg.Redis == "" {
+		return counter.NewMemory(time.Now), nil
+	}
+	opts, err := redis.ParseURL(cfg.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	prefix := cfg.Counters.Prefix
+	if prefix == "" {
+		prefix = "tidegate:"
+	}
+	return counter.NewRedis(redis.NewClient(opts), prefix, time.Now), nil
 }
 
 // invalidate forgets the gates' cached keys after an admin change.

@@ -58,6 +58,9 @@ type Config struct {
 	// APIs are inbound APIs: OpenAPI specs served as MCP tools and as
 	// validated HTTP routes.
 	APIs map[string]API `yaml:"apis"`
+	// Middlewares are named profiles that API operations attach with
+	// x-tidegate-middlewares (per-operation rate limits).
+	Middlewares map[string]Middleware `yaml:"middlewares"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -352,6 +355,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateRouting(add)
 	c.validateAPIs(add)
+	c.validateMiddlewares(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}

@@ -26,6 +26,13 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 		c.Finish(http.StatusBadRequest, false, &llm.Error{Kind: llm.KindInvalidRequest, Message: msg})
 		return toolError(msg)
 	}
+	if t.Operation != nil {
+		if err := s.opt.Limits.Check(ctx, t.Operation.ID); err != nil {
+			e := llm.AsError(err)
+			c.Finish(e.HTTPStatus(), false, e)
+			return toolError(e.Message)
+		}
+	}
 	args, err := arguments(raw)
 	if err != nil {
 		return refuse(err.Error())

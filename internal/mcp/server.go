@@ -46,6 +46,9 @@ type Options struct {
 	// MaxBodyBytes caps an MCP request (the SDK's default when 0).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// Limits are the operations' x-tidegate-middlewares rate limits (the
+	// same as the HTTP proxy's); nil: none.
+	Limits *apigw.Limits
 }
 
 // Defaults.

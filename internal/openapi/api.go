@@ -45,8 +45,14 @@ type Operation struct {
 	Security bool
 	// Middlewares are the named profiles of x-tidegate-middlewares.
 	Middlewares []string
-	// Dispatch is x-tidegate-dispatch.ai-proxy.model, when set.
+	// Dispatch is x-tidegate-dispatch.ai-proxy.model, when set: the
+	// operation is an LLM route (served by the gateway, never forwarded to
+	// the API's upstream, hidden from MCP).
 	DispatchModel string
+	// DispatchDialect is the request format of a dispatch operation:
+	// "anthropic" (Messages) when the extension says dialect: anthropic or
+	// the path ends with /messages, else "openai" (chat completions).
+	DispatchDialect string
 }
 
 // Annotations are MCP tool hints derived from the method.

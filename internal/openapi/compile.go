@@ -228,8 +228,14 @@ func (c *compiler) operation(path, method string, item *openapi3.PathItem, op *o
 	if o.Middlewares, err = middlewares(op.Extensions); err != nil {
 		c.fail("%s.%s: %v", loc, extMiddlewares, err)
 	}
-	if o.DispatchModel, err = dispatchModel(op.Extensions); err != nil {
+	if o.DispatchModel, o.DispatchDialect, err = dispatchModel(op.Extensions); err != nil {
 		c.fail("%s.%s: %v", loc, extDispatch, err)
+	}
+	if o.DispatchModel != "" && o.DispatchDialect == "" {
+		o.DispatchDialect = DialectOpenAI
+		if strings.HasSuffix(path, "/messages") {
+			o.DispatchDialect = DialectAnthropic
+		}
 	}
 	enabled, err := mcpEnabled(op.Extensions)
 	if err != nil {
@@ -249,7 +255,7 @@ func (c *compiler) operation(path, method string, item *openapi3.PathItem, op *o
 		Annotations: annotationsFor(method),
 		Operation:   o,
 	}
-	if enabled != nil && !*enabled {
+	if (enabled != nil && !*enabled) || o.DispatchModel != "" { // an LLM route is not a tool
 		return o, nil
 	}
 	t.InputSchema, t.plan = c.input(loc, item, op)
@@ -372,22 +378,35 @@ func middlewares(ext map[string]any) ([]string, error) {
 	return names, nil
 }
 
-// dispatchModel reads x-tidegate-dispatch: {ai-proxy: {model: name}}.
-func dispatchModel(ext map[string]any) (string, error) {
+// Dispatch dialects (Operation.DispatchDialect).
+const (
+	DialectOpenAI    = "openai"
+	DialectAnthropic = "anthropic"
+)
+
+// dispatchModel reads x-tidegate-dispatch: {ai-proxy: {model: name,
+// dialect: openai|anthropic}}; the dialect is "" when not given.
+func dispatchModel(ext map[string]any) (string, string, error) {
 	raw, ok := ext[extDispatch]
 	if !ok {
-		return "", nil
+		return "", "", nil
 	}
 	var v struct {
 		AIProxy *struct {
-			Model string `json:"model"`
+			Model   string `json:"model"`
+			Dialect string `json:"dialect"`
 		} `json:"ai-proxy"`
 	}
 	if err := decodeExt(raw, &v); err != nil || v.AIProxy == nil {
-		return "", errors.New("want {ai-proxy: {model: <name>}}")
+		return "", "", errors.New("want {ai-proxy: {model: <name>}}")
 	}
 	if v.AIProxy.Model == "" {
-		return "", errors.New("ai-proxy.model is empty")
+		return "", "", errors.New("ai-proxy.model is empty")
 	}
-	return v.AIProxy.Model, nil
+	switch v.AIProxy.Dialect {
+	case "", DialectOpenAI, DialectAnthropic:
+	default:
+		return "", "", fmt.Errorf("ai-proxy.dialect %q: want openai or anthropic", v.AIProxy.Dialect)
+	}
+	return v.AIProxy.Model, v.AIProxy.Dialect, nil
 }

@@ -155,7 +155,7 @@ func TestOrders(t *testing.T) {
 	if api.Title != "Orders API" || api.Version != "1.2.0" || api.Doc == nil {
 		t.Errorf("title %q version %q doc %v", api.Title, api.Version, api.Doc != nil)
 	}
-	wantTools := []string{"getCategory", "chat", "listOrders", "createOrder", "getOrder", "replaceOrder", "cancelOrder", "get_orders_id_items"}
+	wantTools := []string{"ask", "getCategory", "listOrders", "createOrder", "getOrder", "replaceOrder", "cancelOrder", "get_orders_id_items"}
 	if got := toolNames(api); !slices.Equal(got, wantTools) {
 		t.Errorf("tools = %v, want %v", got, wantTools)
 	}
@@ -165,7 +165,7 @@ func TestOrders(t *testing.T) {
 		ops = append(ops, o.Method+" "+o.Path+" "+o.ID)
 	}
 	wantOps := []string{
-		"POST /admin/purge purgeOrders", "GET /categories/{id} getCategory", "POST /chat chat",
+		"POST /admin/purge purgeOrders", "POST /ask ask", "GET /categories/{id} getCategory", "POST /chat chat",
 		"GET /orders listOrders", "POST /orders createOrder",
 		"GET /orders/{id} getOrder", "PUT /orders/{id} replaceOrder", "DELETE /orders/{id} cancelOrder",
 		"GET /orders/{id}/items get_orders_id_items",
@@ -193,8 +193,11 @@ func TestOrders(t *testing.T) {
 	if !slices.Equal(create.Operation.Middlewares, []string{"strict-limits", "pii-guard"}) {
 		t.Errorf("middlewares = %v", create.Operation.Middlewares)
 	}
-	if m := tool(t, api, "chat").Operation.DispatchModel; m != "fast" {
-		t.Errorf("dispatch model = %q", m)
+	// A dispatch operation is an LLM route: not a tool, but an operation.
+	for _, o := range api.Operations {
+		if o.ID == "chat" && (o.DispatchModel != "fast" || o.DispatchDialect != DialectOpenAI) {
+			t.Errorf("dispatch = %q %q", o.DispatchModel, o.DispatchDialect)
+		}
 	}
 
 	annotations := map[string]Annotations{
@@ -302,7 +305,7 @@ func TestOrders(t *testing.T) {
 	}
 
 	// A free-form object body stays under body, optional.
-	chat := schemaOf(t, tool(t, api, "chat").InputSchema)
+	chat := schemaOf(t, tool(t, api, "ask").InputSchema)
 	if got := at(chat, "properties", "body", "additionalProperties"); got != true {
 		t.Errorf("chat body = %v", at(chat, "properties", "body"))
 	}

@@ -37,8 +37,8 @@ func TestValidate(t *testing.T) {
 		{"replaceOrder", map[string]any{"id": "o-1"}, "invalid arguments: missing required property 'body'"},
 		{"replaceOrder", map[string]any{"id": "o-1", "body": map[string]any{"customer": "c", "items": []any{item}, "id": "o-1"}}, ""},
 		{"replaceOrder", map[string]any{"id": "o-1", "body": map[string]any{"customer": "c", "items": []any{item}}}, "invalid arguments: body: missing required property 'id'"},
-		{"chat", map[string]any{}, ""},
-		{"chat", map[string]any{"body": "hi"}, "invalid arguments: body: expected object, got string"},
+		{"ask", map[string]any{}, ""},
+		{"ask", map[string]any{"body": "hi"}, "invalid arguments: body: expected object, got string"},
 	}
 	for _, tt := range tests {
 		err := tool(t, api, tt.tool).Validate(tt.args)

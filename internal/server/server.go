@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
@@ -92,10 +93,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // generate serves chat completions, legacy completions and messages.
 func (s *Server) generate(c *caller, op llm.Operation) http.HandlerFunc {
+	return s.generateAs(c, op, "")
+}
+
+// generateAs is generate with the body's model replaced by model when it
+// is not "" (spec-first LLM routes, see LLMHandler).
+func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, ok := s.readBody(w, r, c)
 		if !ok {
 			return
+		}
+		if model != "" && gjson.ParseBytes(body).IsObject() {
+			forced, err := sjson.SetBytes(body, "model", model)
+			if err != nil {
+				s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Message: "could not set the model", Err: err})
+				return
+			}
+			body = forced
 		}
 		env, bad := envelope(body, op)
 		if bad != nil {

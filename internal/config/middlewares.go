@@ -1,0 +1,81 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Middleware is a named profile of `middlewares:` that API operations
+// attach with x-tidegate-middlewares. Only rate_limit is supported so
+// far; guards are not.
+type Middleware struct {
+	RateLimit *OperationRateLimit `yaml:"rate_limit"`
+}
+
+// OperationRateLimit is a sliding-window limit on one operation, shared by
+// every caller (and, with Redis, every replica): requests per minute and
+// per hour; zero means no limit on that window.
+type OperationRateLimit struct {
+	RPM int64 `yaml:"rpm"`
+	RPH int64 `yaml:"rph"`
+}
+
+var (
+	middlewareKeys = []string{"rate_limit"}
+	rateLimitKeys  = []string{"rpm", "rph"}
+)
+
+// UnmarshalYAML rejects the keys a profile does not support yet with a
+// message that says so.
+func (m *Middleware) UnmarshalYAML(n *yaml.Node) error {
+	// A node's Decode is not strict: check the keys here.
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if !slices.Contains(middlewareKeys, k.Value) {
+				return fmt.Errorf("line %d: middleware key %q is not supported (supported: %s)", k.Line, k.Value, strings.Join(middlewareKeys, ", "))
+			}
+			if v.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				if kk := v.Content[j]; !slices.Contains(rateLimitKeys, kk.Value) {
+					return fmt.Errorf("line %d: %s key %q is not supported (supported: %s)", kk.Line, k.Value, kk.Value, strings.Join(rateLimitKeys, ", "))
+				}
+			}
+		}
+	}
+	type plain Middleware
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*m = Middleware(p)
+	return nil
+}
+
+// validateMiddlewares checks the middlewares: section. Which profiles the
+// specs reference is checked by the app, which compiles them.
+func (c *Config) validateMiddlewares(add func(path, format string, args ...any)) {
+	for _, name := range sortedKeys(c.Middlewares) {
+		m := c.Middlewares[name]
+		path := "middlewares." + name
+		if !apiName.MatchString(name) {
+			add(path, "a middleware name is letters, digits, _, . and -")
+		}
+		if m.RateLimit == nil {
+			add(path, "empty profile: set rate_limit: {rpm, rph}")
+			continue
+		}
+		rl := m.RateLimit
+		if rl.RPM < 0 || rl.RPH < 0 {
+			add(path+".rate_limit", "rpm and rph must not be negative")
+		}
+		if rl.RPM == 0 && rl.RPH == 0 {
+			add(path+".rate_limit", "set rpm or rph (requests per minute or per hour)")
+		}
+	}
+}

@@ -1,0 +1,33 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMiddlewares(t *testing.T) {
+	cfg, err := Parse([]byte("middlewares:\n  strict: {rate_limit: {rpm: 10, rph: 100}}\n  hourly:\n    rate_limit: {rph: 5}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rl := cfg.Middlewares["strict"].RateLimit; rl == nil || rl.RPM != 10 || rl.RPH != 100 {
+		t.Fatalf("strict = %+v", rl)
+	}
+	if rl := cfg.Middlewares["hourly"].RateLimit; rl == nil || rl.RPM != 0 || rl.RPH != 5 {
+		t.Fatalf("hourly = %+v", rl)
+	}
+	bad := []struct{ yaml, want string }{
+		{"middlewares:\n  g: {guards: [pii]}\n", `middleware key "guards" is not supported (supported: rate_limit)`},
+		{"middlewares:\n  g: {rate_limit: {rpm: 1, burst: 2}}\n", `rate_limit key "burst" is not supported (supported: rpm, rph)`},
+		{"middlewares:\n  g: {}\n", "middlewares.g: empty profile"},
+		{"middlewares:\n  g: {rate_limit: {}}\n", "middlewares.g.rate_limit: set rpm or rph"},
+		{"middlewares:\n  g: {rate_limit: {rpm: -1, rph: 3}}\n", "middlewares.g.rate_limit: rpm and rph must not be negative"},
+		{"middlewares:\n  'a b': {rate_limit: {rpm: 1}}\n", "middlewares.a b: a middleware name is"},
+	}
+	for _, tt := range bad {
+		_, err := Parse([]byte(tt.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: err = %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+}
