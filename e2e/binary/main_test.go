@@ -4,7 +4,6 @@
 package binary_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/sse"
 	"github.com/tidegate/tidegate/internal/testbinary"
 )
 
@@ -155,30 +155,12 @@ func anthropicText(t *testing.T, r response) string {
 type sseFrame struct{ Event, Data string }
 
 // frameReader reads SSE frames one at a time.
-type frameReader struct{ br *bufio.Reader }
+// frameReader reads SSE frames one at a time with the gateway's own parser.
+type frameReader struct{ r *sse.Reader }
 
 func (f *frameReader) next() (sseFrame, error) {
-	var fr sseFrame
-	var data []string
-	have := false
-	for {
-		line, err := f.br.ReadString('\n')
-		if err != nil {
-			return fr, err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "":
-			if have {
-				fr.Data = strings.Join(data, "\n")
-				return fr, nil
-			}
-		case strings.HasPrefix(line, "event:"):
-			fr.Event, have = strings.TrimSpace(line[len("event:"):]), true
-		case strings.HasPrefix(line, "data:"):
-			data, have = append(data, strings.TrimPrefix(line[len("data:"):], " ")), true
-		}
-	}
+	fr, err := f.r.Next()
+	return sseFrame{Event: fr.Event, Data: string(fr.Data)}, err
 }
 
 // openStream starts a streaming POST and returns the response and a frame
@@ -199,7 +181,7 @@ func openStream(t *testing.T, url, body string) (*http.Response, *frameReader) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("POST %s: HTTP %d %s", url, resp.StatusCode, b)
 	}
-	return resp, &frameReader{br: bufio.NewReader(resp.Body)}
+	return resp, &frameReader{r: sse.NewReader(resp.Body)}
 }
 
 // readAllFrames reads frames until the body ends, bounded by d.

@@ -6,7 +6,6 @@
 package governance_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/sse"
 	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/tokens"
 )
@@ -514,30 +514,12 @@ func (a admin) logs(t *testing.T, keyID string) []logEntry {
 
 type sseFrame struct{ Event, Data string }
 
-type frameReader struct{ br *bufio.Reader }
+// frameReader reads SSE frames one at a time with the gateway's own parser.
+type frameReader struct{ r *sse.Reader }
 
 func (f *frameReader) next() (sseFrame, error) {
-	var fr sseFrame
-	var data []string
-	have := false
-	for {
-		line, err := f.br.ReadString('\n')
-		if err != nil {
-			return fr, err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "":
-			if have {
-				fr.Data = strings.Join(data, "\n")
-				return fr, nil
-			}
-		case strings.HasPrefix(line, "event:"):
-			fr.Event, have = strings.TrimSpace(line[len("event:"):]), true
-		case strings.HasPrefix(line, "data:"):
-			data, have = append(data, strings.TrimPrefix(line[len("data:"):], " ")), true
-		}
-	}
+	fr, err := f.r.Next()
+	return sseFrame{Event: fr.Event, Data: string(fr.Data)}, err
 }
 
 // openStream starts a streaming POST; cancel aborts it.
@@ -566,7 +548,7 @@ func openStream(t *testing.T, url, style, key, body string) (*http.Response, *fr
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("POST %s: HTTP %d %s", url, resp.StatusCode, b)
 	}
-	return resp, &frameReader{br: bufio.NewReader(resp.Body)}, cancel
+	return resp, &frameReader{r: sse.NewReader(resp.Body)}, cancel
 }
 
 // readAll reads frames until the body ends, bounded by d.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -150,14 +151,10 @@ func tightest(states []counter.State, r *counter.Reservation) (req, tok *counter
 	if r == nil {
 		return nil, nil
 	}
-	isToken := make(map[string]bool, len(r.Tokens))
-	for _, w := range r.Tokens {
-		isToken[w.Key] = true
-	}
 	for i := range states {
 		s := &states[i]
 		p := &req
-		if isToken[s.Key] {
+		if slices.ContainsFunc(r.Tokens, func(w counter.Window) bool { return w.Key == s.Key }) {
 			p = &tok
 		}
 		if *p == nil || s.Remaining < (*p).Remaining {

@@ -30,13 +30,7 @@ var openAIChat = &caller{
 	encodeError:    openai.EncodeError,
 }
 
-var openAICompletion = &caller{
-	dialect:        llm.DialectOpenAI,
-	decode:         openai.DecodeCompletionRequest,
-	encodeResponse: openai.EncodeResponse,
-	newStream:      func(r *llm.Request) streamEncoder { return openai.NewStreamEncoder(r) },
-	encodeError:    openai.EncodeError,
-}
+var openAICompletion = openAIChat.decoding(openai.DecodeCompletionRequest)
 
 var anthropicMessages = &caller{
 	dialect:        llm.DialectAnthropic,
@@ -46,10 +40,14 @@ var anthropicMessages = &caller{
 	encodeError:    anthropic.EncodeError,
 }
 
-var anthropicCountTokens = &caller{
-	dialect:     llm.DialectAnthropic,
-	decode:      anthropic.DecodeCountTokensRequest,
-	encodeError: anthropic.EncodeError,
+var anthropicCountTokens = anthropicMessages.decoding(anthropic.DecodeCountTokensRequest)
+
+// decoding is the same dialect with another request decoder (legacy
+// completions, count_tokens).
+func (c *caller) decoding(decode func([]byte) (*llm.Request, error)) *caller {
+	d := *c
+	d.decode = decode
+	return &d
 }
 
 // decodeInto adapts a dialect decoder to llm.NewLazyRequest.

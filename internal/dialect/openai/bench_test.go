@@ -53,3 +53,16 @@ func BenchmarkStreamDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStreamEncodeDelta is the per-event hot path of a translated
+// stream: one text delta rendered as a chunk.
+func BenchmarkStreamEncodeDelta(b *testing.B) {
+	enc := NewStreamEncoder(&llm.Request{Model: "m"})
+	buf := enc.Encode(nil, llm.Event{Type: llm.EventStart, ID: "chatcmpl-1", Model: "m"})
+	buf = enc.Encode(buf[:0], llm.Event{Type: llm.EventBlockStart, Part: &llm.Part{Type: llm.PartText}})
+	ev := llm.Event{Type: llm.EventDelta, Text: " word"}
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = enc.Encode(buf[:0], ev)
+	}
+}
