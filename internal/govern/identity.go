@@ -6,13 +6,14 @@ package govern
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/tidegate/tidegate/internal/secret"
 	"github.com/tidegate/tidegate/internal/store"
 )
 
@@ -81,7 +82,7 @@ type identities struct {
 	store store.Store
 	now   func() time.Time
 	mu    sync.Mutex
-	byKey map[string]cached
+	byKey map[[sha256.Size]byte]cached // by the secret's SHA-256: no hex string per request
 }
 
 type cached struct {
@@ -96,20 +97,20 @@ var (
 )
 
 func newIdentities(s store.Store, now func() time.Time) *identities {
-	return &identities{store: s, now: now, byKey: map[string]cached{}}
+	return &identities{store: s, now: now, byKey: map[[sha256.Size]byte]cached{}}
 }
 
 // lookup returns the identity for a secret (cached), or errUnknownKey.
 func (c *identities) lookup(ctx context.Context, secretText string) (*Identity, error) {
-	hash := secret.Hash(secretText)
+	sum := sha256.Sum256([]byte(secretText))
 	now := c.now()
 	c.mu.Lock()
-	e, ok := c.byKey[hash]
+	e, ok := c.byKey[sum]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		return e.id, e.err
 	}
-	id, err := c.load(ctx, hash, now)
+	id, err := c.load(ctx, hex.EncodeToString(sum[:]), now) // secret.Hash's form
 	if err != nil && !errors.Is(err, errUnknownKey) {
 		return nil, err // a store failure is not cached
 	}
@@ -117,7 +118,7 @@ func (c *identities) lookup(ctx context.Context, secretText string) (*Identity, 
 	if len(c.byKey) > 100000 { // bound memory under a flood of random keys
 		clear(c.byKey)
 	}
-	c.byKey[hash] = cached{id: id, err: err, expires: now.Add(cacheTTL)}
+	c.byKey[sum] = cached{id: id, err: err, expires: now.Add(cacheTTL)}
 	c.mu.Unlock()
 	return id, err
 }

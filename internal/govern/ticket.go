@@ -122,26 +122,38 @@ func (g *Gate) RecordRefusal(id *Identity, model, requestID string, status int, 
 	t.refuse(status, llm.AsError(err).Message)
 }
 
+// rateHeaders are the rate-limit header names per dialect, in canonical
+// form so that they are set without canonicalising on every request:
+// [dialect is Anthropic][requests, tokens][limit, remaining, reset].
+var rateHeaders = [2][2][3]string{
+	{{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+		{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"}},
+	{{"Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset"},
+		{"Anthropic-Ratelimit-Tokens-Limit", "Anthropic-Ratelimit-Tokens-Remaining", "Anthropic-Ratelimit-Tokens-Reset"}},
+}
+
 // SetHeaders writes rate-limit headers in the caller's dialect: for
 // requests and tokens, the tightest window's limit, remaining and reset.
 func (t *Ticket) SetHeaders(h http.Header, d llm.Dialect) {
 	req, tok := tightest(t.states, t.reserved)
-	for _, w := range []struct {
-		what string
-		s    *counter.State
-	}{{"requests", req}, {"tokens", tok}} {
-		if w.s == nil {
+	anthropic := 0
+	if d == llm.DialectAnthropic {
+		anthropic = 1
+	}
+	for i, s := range [2]*counter.State{req, tok} {
+		if s == nil {
 			continue
 		}
-		if d == llm.DialectAnthropic {
-			h.Set("anthropic-ratelimit-"+w.what+"-limit", strconv.FormatInt(w.s.Limit, 10))
-			h.Set("anthropic-ratelimit-"+w.what+"-remaining", strconv.FormatInt(max(w.s.Remaining, 0), 10))
-			h.Set("anthropic-ratelimit-"+w.what+"-reset", t.g.opt.Now().Add(w.s.Reset).UTC().Format(time.RFC3339))
-			continue
+		names := &rateHeaders[anthropic][i]
+		var reset string
+		if anthropic == 1 {
+			reset = t.g.opt.Now().Add(s.Reset).UTC().Format(time.RFC3339)
+		} else {
+			reset = formatReset(s.Reset)
 		}
-		h.Set("x-ratelimit-limit-"+w.what, strconv.FormatInt(w.s.Limit, 10))
-		h.Set("x-ratelimit-remaining-"+w.what, strconv.FormatInt(max(w.s.Remaining, 0), 10))
-		h.Set("x-ratelimit-reset-"+w.what, formatReset(w.s.Reset))
+		h[names[0]] = []string{strconv.FormatInt(s.Limit, 10)}
+		h[names[1]] = []string{strconv.FormatInt(max(s.Remaining, 0), 10)}
+		h[names[2]] = []string{reset}
 	}
 }
 

@@ -20,6 +20,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	pending []store.Usage
+	spare   []store.Usage // the last written batch's array, reused for the next
 	kick    chan struct{}
 	done    chan struct{}
 	stopped chan struct{}
@@ -73,7 +74,7 @@ func (w *Writer) loop() {
 func (w *Writer) flush() {
 	w.mu.Lock()
 	batch := w.pending
-	w.pending = nil
+	w.pending, w.spare = w.spare, nil
 	w.mu.Unlock()
 	if len(batch) == 0 {
 		return
@@ -85,7 +86,12 @@ func (w *Writer) flush() {
 		w.mu.Lock()
 		w.pending = append(batch, w.pending...)
 		w.mu.Unlock()
+		return
 	}
+	clear(batch) // let the strings go
+	w.mu.Lock()
+	w.spare = batch[:0]
+	w.mu.Unlock()
 }
 
 // Close flushes the remaining records and stops the loop.

@@ -28,7 +28,8 @@ type db interface {
 	querier
 	// tx runs fn in a transaction, committed when fn returns nil.
 	tx(ctx context.Context, fn func(querier) error) error
-	// insertUsage appends rows (usageArgs) to the usage table atomically.
+	// insertUsage appends rows (usageColumns) to the usage table and their
+	// costs to usage_spend, atomically.
 	insertUsage(ctx context.Context, rows []Usage) error
 	// migrating runs fn while holding the migration lock, with a db whose
 	// statements run under that lock.
@@ -39,7 +40,7 @@ type db interface {
 
 // dialect holds what the SQL text of the two backends disagrees on.
 type dialect struct {
-	ddl     *strings.Replacer // {{timestamp}}, {{seq}} in migrations
+	ddl     *strings.Replacer // {{timestamp}}, {{seq}}, {{epoch_day}} in migrations
 	day     string            // UTC day (YYYY-MM-DD) of usage column u.time
 	collate string            // appended to ORDER BY on text: bytewise order on both
 }
@@ -47,11 +48,13 @@ type dialect struct {
 var (
 	sqliteDialect = &dialect{
 		// TIMESTAMP columns hold integer microseconds; the driver converts.
-		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMP", "{{seq}}", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMP", "{{seq}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
+			"{{epoch_day}}", "(time / 86400000000 - (time < 0 AND time % 86400000000 <> 0))"),
 		day: "strftime('%Y-%m-%d', u.time / 1000000, 'unixepoch')",
 	}
 	postgresDialect = &dialect{
-		ddl:     strings.NewReplacer("{{timestamp}}", "TIMESTAMPTZ", "{{seq}}", "BIGSERIAL PRIMARY KEY"),
+		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMPTZ", "{{seq}}", "BIGSERIAL PRIMARY KEY",
+			"{{epoch_day}}", "FLOOR(EXTRACT(EPOCH FROM time) / 86400)::BIGINT"),
 		day:     "to_char(u.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
 		collate: ` COLLATE "C"`,
 	}
@@ -125,19 +128,44 @@ func (d *sqliteDB) sqlTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// usageChunk is how many rows one INSERT statement carries: per-statement
+// work (bind, step, reset) dominates a one-row insert in SQLite, and
+// 64 × 17 parameters stays far below its variable limit.
+const usageChunk = 64
+
 func (d *sqliteDB) insertUsage(ctx context.Context, rows []Usage) error {
+	all := rows
 	return d.sqlTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, insertUsageSQL)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i := range rows {
-			if _, err := st.ExecContext(ctx, usageArgs(&rows[i])...); err != nil {
+		args := make([]any, 0, usageChunk*len(usageColumns))
+		var full *sql.Stmt // the usageChunk-row statement, prepared on first use
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
+		for len(rows) > 0 {
+			n := min(len(rows), usageChunk)
+			args = args[:0]
+			for i := range rows[:n] {
+				args = appendUsageValues(args, &rows[i])
+			}
+			var err error
+			if n == usageChunk {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, insertUsageRowsSQL(usageChunk)); err != nil {
+						return err
+					}
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertUsageRowsSQL(n), args...)
+			}
+			if err != nil {
 				return err
 			}
+			rows = rows[n:]
 		}
-		return nil
+		return addSpend(ctx, sqliteQ{tx, tx}, all)
 	})
 }
 
@@ -193,11 +221,16 @@ func (d *pgDB) tx(ctx context.Context, fn func(querier) error) error {
 	return pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error { return fn(&pgDB{pool: d.pool, q: tx}) })
 }
 
-// insertUsage uses COPY: one statement, so all rows or none.
+// insertUsage uses COPY, and adds to usage_spend in the same transaction.
 func (d *pgDB) insertUsage(ctx context.Context, rows []Usage) error {
-	_, err := d.q.CopyFrom(ctx, pgx.Identifier{"usage"}, usageColumns,
-		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return usageArgs(&rows[i]), nil }))
-	return err
+	return pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"usage"}, usageColumns,
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return usageArgs(&rows[i]), nil }))
+		if err != nil {
+			return err
+		}
+		return addSpend(ctx, &pgDB{pool: d.pool, q: tx}, rows)
+	})
 }
 
 // migrationLock is the pg_advisory_lock key that serialises migrations

@@ -52,7 +52,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 // microseconds since the epoch and read back as UTC time.Time from the
 // columns declared TIMESTAMP.
 const sqliteParams = "_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL" +
-	"&_time_integer_format=unix_micro&_inttotime=1"
+	"&_time_integer_format=unix_micro&_inttotime=1&_pragma=cache_size(-32768)"
 
 func openSQLite(ctx context.Context, path string) (db, error) {
 	if path == "" {

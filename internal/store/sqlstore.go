@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,13 +329,28 @@ func usageArgs(u *Usage) []any {
 		&u.CostUSD, &u.LatencyMS, &u.Status, &u.Refused, &u.Error}
 }
 
-var insertUsageSQL = func() string {
-	ph := make([]string, len(usageColumns))
-	for i := range ph {
-		ph[i] = "$" + strconv.Itoa(i+1)
+// appendUsageValues appends u's fields in usageColumns order as plain
+// values: pointers would make database/sql convert each by reflection.
+func appendUsageValues(args []any, u *Usage) []any {
+	return append(args, u.Time, u.RequestID, u.KeyID, u.UserID, u.TeamID, u.Model, u.Provider,
+		u.UpstreamModel, u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens,
+		u.CostUSD, u.LatencyMS, int64(u.Status), u.Refused, u.Error)
+}
+
+// insertUsageRowsSQL is an INSERT of n rows with anonymous ? placeholders
+// (SQLite only: it resolves each $N by name, in time linear in their number).
+func insertUsageRowsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO usage (" + strings.Join(usageColumns, ", ") + ") VALUES ")
+	row := "(?" + strings.Repeat(", ?", len(usageColumns)-1) + ")"
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
 	}
-	return "INSERT INTO usage (" + strings.Join(usageColumns, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")"
-}()
+	return b.String()
+}
 
 // InsertUsage stores times as UTC microseconds; a zero Time means now.
 func (s *sqlStore) InsertUsage(ctx context.Context, records []Usage) error {
@@ -472,15 +488,62 @@ func (s *sqlStore) Logs(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 }
 
 func (s *sqlStore) Spend(ctx context.Context, scope, id string, since time.Time) (float64, error) {
-	col, ok := map[string]string{"key": "key_id", "user": "user_id", "team": "team_id"}[scope]
-	if !ok {
+	if scope != "key" && scope != "user" && scope != "team" {
 		return 0, fmt.Errorf("store: spend: unknown scope %q: want key, user or team", scope)
 	}
 	var sum float64
-	err := s.db.query(ctx, "SELECT COALESCE(SUM(cost_usd), 0) FROM usage WHERE "+col+" = $1 AND time >= $2",
-		[]any{id, utc(since)}, func(scan func(...any) error) error { return scan(&sum) })
+	err := s.db.query(ctx, "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_spend WHERE scope = $1 AND id = $2 AND day >= $3",
+		[]any{scope, id, epochDay(since)}, func(scan func(...any) error) error { return scan(&sum) })
 	if err != nil {
 		return 0, fmt.Errorf("store: spend: %w", err)
 	}
 	return sum, nil
+}
+
+// epochDay is t's UTC day as days since 1970-01-01 (usage_spend.day).
+func epochDay(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt32
+	}
+	d := t.Unix() / 86400
+	if t.Unix() < 0 && t.Unix()%86400 != 0 {
+		d--
+	}
+	return d
+}
+
+// spendKey is one usage_spend row.
+type spendKey struct {
+	scope, id string
+	day       int64
+}
+
+// addSpend adds the cost of rows to the daily spend of their key, user
+// and team, which budgets are seeded from (so the usage log needs no index
+// per scope, and a seed reads a few rows per day instead of every request).
+func addSpend(ctx context.Context, q querier, rows []Usage) error {
+	var sums map[spendKey]float64
+	for i := range rows {
+		u := &rows[i]
+		if u.CostUSD <= 0 {
+			continue
+		}
+		if sums == nil {
+			sums = make(map[spendKey]float64)
+		}
+		day := epochDay(u.Time)
+		for _, k := range [...]spendKey{{"key", u.KeyID, day}, {"user", u.UserID, day}, {"team", u.TeamID, day}} {
+			if k.id != "" {
+				sums[k] += u.CostUSD
+			}
+		}
+	}
+	for k, cost := range sums {
+		if _, err := q.exec(ctx, `INSERT INTO usage_spend (scope, id, day, cost_usd) VALUES ($1, $2, $3, $4)
+ON CONFLICT (scope, id, day) DO UPDATE SET cost_usd = usage_spend.cost_usd + excluded.cost_usd`,
+			k.scope, k.id, k.day, cost); err != nil {
+			return fmt.Errorf("usage_spend: %w", err)
+		}
+	}
+	return nil
 }

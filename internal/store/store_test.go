@@ -706,3 +706,49 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 }
+
+// Migration 2 fills usage_spend from the usage rows written before it.
+func TestSpendBackfill(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := open(t, url)
+		day := time.Date(2026, 5, 1, 23, 59, 0, 0, time.UTC)
+		recs := []Usage{
+			{Time: day, KeyID: "k1", UserID: "u1", TeamID: "t1", CostUSD: 0.25},
+			{Time: day.Add(2 * time.Minute), KeyID: "k1", UserID: "u1", CostUSD: 0.5}, // the next day
+			{Time: day, KeyID: "k2", TeamID: "t1", CostUSD: 1},
+			{Time: day, KeyID: "k2", CostUSD: 0}, // free: no spend row
+		}
+		if err := s.InsertUsage(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		// Back to schema version 1, with the usage rows kept.
+		d := s.(*sqlStore).db
+		for _, q := range []string{"DROP TABLE usage_spend", "DELETE FROM schema_migrations WHERE version >= 2",
+			"CREATE INDEX usage_key_time ON usage (key_id, time)", "CREATE INDEX usage_user_time ON usage (user_id, time)",
+			"CREATE INDEX usage_team_time ON usage (team_id, time)", "CREATE INDEX usage_model_time ON usage (model, time)"} {
+			if _, err := d.exec(ctx, q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+		s.Close()
+		s = open(t, url)
+		var rows int64
+		if err := s.(*sqlStore).db.query(ctx, "SELECT COUNT(*) FROM usage_spend", nil,
+			func(scan func(...any) error) error { return scan(&rows) }); err != nil || rows != 6 {
+			t.Errorf("usage_spend rows = %d, %v; want 6", rows, err)
+		}
+		for _, c := range []struct {
+			scope, id string
+			since     time.Time
+			want      float64
+		}{
+			{"key", "k1", time.Time{}, 0.75}, {"key", "k1", day.Add(time.Hour).Truncate(24 * time.Hour), 0.5},
+			{"user", "u1", time.Time{}, 0.75}, {"team", "t1", time.Time{}, 1.25}, {"key", "k2", day.Truncate(24 * time.Hour), 1},
+		} {
+			if got, err := s.Spend(ctx, c.scope, c.id, c.since); err != nil || got != c.want {
+				t.Errorf("Spend(%s, %s, %v) = %v, %v; want %v", c.scope, c.id, c.since, got, err, c.want)
+			}
+		}
+	})
+}
