@@ -49,6 +49,8 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error, 
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, notFound(what, id))
+	case errors.Is(err, store.ErrStale):
+		writeError(w, conflict(fmt.Sprintf("%s %s was changed by another request while this one was applied; read it again and retry", what, id)))
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, conflict(fmt.Sprintf("%s conflicts with an existing one (duplicate id or name): %v", what, err)))
 	default:

@@ -139,7 +139,6 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c *call) {
 			k.RevokedAt = nil
 		}
 	}
-	k.UpdatedAt = now
 	if !h.committed(w, r, c, h.store.UpdateKey(r.Context(), k), "key", c.id, "updated") {
 		return
 	}
@@ -167,7 +166,6 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, c *call) {
 	now := h.now()
 	if k.RevokedAt == nil { // revoking twice keeps the first time
 		revoke(k, now)
-		k.UpdatedAt = now
 		if !h.committed(w, r, c, h.store.UpdateKey(r.Context(), k), "key", c.id, "revoked") {
 			return
 		}
@@ -204,7 +202,7 @@ func (h *handler) rotateKey(w http.ResponseWriter, r *http.Request, c *call) {
 	} else {
 		k.PrevHash, k.PrevUntil = "", nil
 	}
-	k.Hash, k.Prefix, k.UpdatedAt = hash, display, now
+	k.Hash, k.Prefix = hash, display
 	if !h.committed(w, r, c, h.store.UpdateKey(r.Context(), k), "key", c.id, "rotated", "grace_seconds", grace) {
 		return
 	}

@@ -167,7 +167,6 @@ func (p *principals[T, V]) update(w http.ResponseWriter, r *http.Request, c *cal
 	if b.has("team_id") && !h.owners(w, r, nil, rec.team, false) { // only users accept team_id
 		return
 	}
-	*rec.updated = h.now()
 	if !h.committed(w, r, c, p.save(h.store, r.Context(), v), p.what, c.id, "updated") {
 		return
 	}

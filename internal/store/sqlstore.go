@@ -60,10 +60,13 @@ func newEntity[T any](table, noun string, cols []string, fields func(*T, *jsonTe
 	return &entity[T]{
 		noun: noun, fields: fields, common: c,
 		insert: "INSERT INTO " + table + " (" + list + ") VALUES (" + strings.Join(ph, ", ") + ")",
-		update: "UPDATE " + table + " SET " + strings.Join(set, ", ") + " WHERE id = $1 RETURNING created_at",
-		get:    "SELECT " + list + " FROM " + table + " WHERE id = $1",
-		list:   "SELECT " + list + " FROM " + table + " ORDER BY created_at, id",
-		del:    "DELETE FROM " + table + " WHERE id = $1",
+		// The created_at placeholder, unused by an update, holds the
+		// updated_at the caller read: a record changed since is not found.
+		update: "UPDATE " + table + " SET " + strings.Join(set, ", ") + " WHERE id = $1 AND updated_at = " +
+			ph[len(cols)-1] + " RETURNING created_at",
+		get:  "SELECT " + list + " FROM " + table + " WHERE id = $1",
+		list: "SELECT " + list + " FROM " + table + " ORDER BY created_at, id",
+		del:  "DELETE FROM " + table + " WHERE id = $1",
 	}
 }
 
@@ -221,9 +224,12 @@ func list[T any](ctx context.Context, s *sqlStore, e *entity[T]) ([]T, error) {
 }
 
 // update replaces every field but CreatedAt, sets UpdatedAt to now, and
-// reads CreatedAt back into v.
+// reads CreatedAt back into v. It is a compare-and-swap on UpdatedAt: when
+// the record changed after v was read, it fails with ErrStale and v's
+// UpdatedAt is left as it was.
 func update[T any](ctx context.Context, s *sqlStore, e *entity[T], v *T) error {
 	c := e.common(v)
+	read := utc(*c.updated)
 	*c.updated = now()
 	c.normalize()
 	var j jsonText
@@ -231,7 +237,7 @@ func update[T any](ctx context.Context, s *sqlStore, e *entity[T], v *T) error {
 		return err
 	}
 	args := e.fields(v, &j)
-	args = args[:len(args)-1] // created_at is not written
+	args[len(args)-1] = read // created_at is not written; see entity.update
 	found := false
 	err := s.db.tx(ctx, func(q querier) error {
 		return q.query(ctx, e.update, args, func(scan func(...any) error) error {
@@ -245,7 +251,11 @@ func update[T any](ctx context.Context, s *sqlStore, e *entity[T], v *T) error {
 	case err != nil:
 		return fmt.Errorf("store: update %s: %w", e.noun, err)
 	case !found:
-		return fmt.Errorf("store: %s %q: %w", e.noun, *c.id, ErrNotFound)
+		*c.updated = read
+		if _, err := one(ctx, s, e, strconv.Quote(*c.id), e.get, *c.id); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: %s %q: %w", e.noun, *c.id, ErrStale)
 	}
 	return nil
 }

@@ -17,6 +17,10 @@ var ErrNotFound = errors.New("not found")
 // hash). Names need not be unique.
 var ErrConflict = errors.New("conflict")
 
+// ErrStale is returned by Update* when the record changed since it was
+// read (its UpdatedAt no longer matches): read it again and reapply.
+var ErrStale = errors.New("changed by a concurrent update")
+
 // Budget periods.
 const (
 	PeriodTotal   = "total"
@@ -136,8 +140,9 @@ type LogEntry struct {
 // UTC times truncated to the microsecond, nil for empty Models and
 // Metadata. Create* sets CreatedAt (and UpdatedAt to it) when zero and
 // requires an ID (and, for keys, a Hash). Update* replaces every field but
-// CreatedAt, which it reads back, and sets UpdatedAt to now. Errors wrap
-// ErrNotFound and ErrConflict (errors.Is). Deleting a user or team leaves
+// CreatedAt, which it reads back, and sets UpdatedAt to now, provided the
+// stored UpdatedAt is still the one in the record (else ErrStale). Errors
+// wrap ErrNotFound, ErrConflict and ErrStale (errors.Is). Deleting a user or team leaves
 // the keys and usage that name it as they are.
 //
 // Lists are never nil, so they encode as [] in JSON. A zero since/until

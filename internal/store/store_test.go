@@ -752,3 +752,45 @@ func TestSpendBackfill(t *testing.T) {
 		}
 	})
 }
+
+// An update made from a stale read fails with ErrStale instead of undoing
+// the change in between (a revoke must not be lost to a concurrent edit).
+func TestUpdateStale(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := open(t, url)
+		if err := s.CreateKey(ctx, &Key{ID: "k", Hash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := s.GetKey(ctx, "k")
+		b, _ := s.GetKey(ctx, "k")
+		a.RevokedAt = ptr(time.Now())
+		if err := s.UpdateKey(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		b.Name = "renamed"
+		if err := s.UpdateKey(ctx, b); !errors.Is(err, ErrStale) {
+			t.Fatalf("stale update: %v, want ErrStale", err)
+		}
+		if got, _ := s.GetKey(ctx, "k"); got.RevokedAt == nil || got.Name != "" {
+			t.Fatalf("after a stale update: %+v", got)
+		}
+		if err := s.UpdateKey(ctx, a); err != nil { // a is current again
+			t.Fatal(err)
+		}
+		if err := s.UpdateTeam(ctx, &Team{ID: "missing"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("update of a missing team: %v", err)
+		}
+		if err := s.CreateTeam(ctx, &Team{ID: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		t1, _ := s.GetTeam(ctx, "t")
+		t2, _ := s.GetTeam(ctx, "t")
+		if err := s.UpdateTeam(ctx, t1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateTeam(ctx, t2); !errors.Is(err, ErrStale) {
+			t.Fatalf("stale team update: %v", err)
+		}
+	})
+}
