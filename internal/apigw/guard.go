@@ -59,11 +59,10 @@ func (g *Guard) Admit(ctx context.Context, h http.Header, operation, requestID s
 	// An API call has no prompt: the request is only a carrier for the
 	// gate's accounting, and decoding it is a no-op.
 	req := llm.NewLazyRequest(llm.OpChat, model, false, false, llm.Source{}, func(*llm.Request) error { return nil })
-	t, err := g.gate.Admit(ctx, id, in, &router.Route{}, req)
+	t, err := g.gate.Admit(ctx, id, in, &router.Route{}, req, requestID)
 	if err != nil {
 		return nil, err
 	}
-	t.SetRequestID(requestID)
 	return &Call{ticket: t, provider: "api:" + g.api}, nil
 }
 

@@ -47,11 +47,10 @@ func (g *Guard) admitJWT(ctx context.Context, h http.Header, model, requestID st
 	sub, _ := claims["sub"].(string)
 	in := &router.Input{Model: model, Header: h, User: map[string]any{"id": sub, "claims": map[string]any(claims)}}
 	req := llm.NewLazyRequest(llm.OpChat, model, false, false, llm.Source{}, func(*llm.Request) error { return nil })
-	t, err := g.gate.Admit(ctx, nil, in, &router.Route{}, req)
+	t, err := g.gate.Admit(ctx, nil, in, &router.Route{}, req, requestID)
 	if err != nil {
 		return nil, err
 	}
-	t.SetRequestID(requestID)
 	c.ticket = t
 	return c, nil
 }

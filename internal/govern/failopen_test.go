@@ -32,7 +32,7 @@ func admitN(t *testing.T, g *Gate, n int) (admitted int, lastErr error) {
 	in := &router.Input{Model: "m", Header: http.Header{}}
 	route := &router.Route{Targets: []router.Target{{Model: "m"}}}
 	for i := 0; i < n; i++ {
-		tk, err := g.Admit(context.Background(), id, in, route, &llm.Request{})
+		tk, err := g.Admit(context.Background(), id, in, route, &llm.Request{}, "req_test")
 		if err != nil {
 			lastErr = err
 			continue

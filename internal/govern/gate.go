@@ -104,9 +104,10 @@ func authError(msg string) *llm.Error {
 
 // Admit checks the model allowlists and takes the rate-limit and budget
 // reservations for one request on route. The returned Ticket must be
-// finished exactly once.
-func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route *router.Route, req *llm.Request) (*Ticket, error) {
-	t := &Ticket{g: g, id: id, model: in.Model, start: g.opt.Now(), req: req, counter: g.opt.Counter}
+// finished exactly once. requestID names the request in the usage log,
+// refusals included.
+func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route *router.Route, req *llm.Request, requestID string) (*Ticket, error) {
+	t := &Ticket{g: g, id: id, model: in.Model, requestID: requestID, start: g.opt.Now(), req: req, counter: g.opt.Counter}
 	scopes := id.scopes()
 	if route != nil && route.Limits.Any() {
 		l := route.Limits

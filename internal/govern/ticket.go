@@ -45,9 +45,6 @@ type Outcome struct {
 	Err        error
 }
 
-// SetRequestID names the request in the usage log.
-func (t *Ticket) SetRequestID(id string) { t.requestID = id }
-
 // Finish settles the reservation with the real usage and records the
 // request. It runs once; later calls do nothing.
 func (t *Ticket) Finish(o Outcome) {

@@ -32,12 +32,11 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *caller, id *go
 	if g == nil {
 		return nil, true
 	}
-	t, err := g.Admit(r.Context(), id, in, route, req)
+	t, err := g.Admit(r.Context(), id, in, route, req, w.Header().Get("x-request-id"))
 	if err != nil {
 		s.writeError(w, c, err)
 		return nil, false
 	}
-	t.SetRequestID(w.Header().Get("x-request-id"))
 	t.SetHeaders(w.Header(), c.dialect)
 	return t, true
 }
