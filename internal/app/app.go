@@ -17,6 +17,7 @@ import (
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/policy"
 	"github.com/tidegate/tidegate/internal/provider"
@@ -61,6 +62,11 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
+	guards, err := guard.New(cfg)
+	if err != nil {
+		closeIdle(providers)
+		return nil, err
+	}
 	gov, err := buildGovernance(ctx, cfg, cat, logger)
 	if err != nil {
 		closeIdle(providers)
@@ -98,6 +104,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		Gate:         gov.gate,
 		Admin:        gov.admin,
 		Mounts:       inbound.mounts,
+		Guards:       guards,
 	})
 	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound}, nil
 }
@@ -117,6 +124,9 @@ func Lint(cfg *config.Config) ([]string, error) {
 	_, providers, _, err := build(cfg, logger, options{})
 	closeIdle(providers)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := guard.New(cfg); err != nil {
 		return nil, err
 	}
 	inbound, err := buildAPIs(context.Background(), cfg, nil, nil, nil, nil, logger)

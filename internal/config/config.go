@@ -61,6 +61,10 @@ type Config struct {
 	// Middlewares are named profiles that API operations attach with
 	// x-tidegate-middlewares (per-operation rate limits).
 	Middlewares map[string]Middleware `yaml:"middlewares"`
+	// Guardrails are named guard profiles (PII and secret redaction,
+	// deny/allow lists, limits); GlobalGuardrails apply to every model.
+	Guardrails       map[string]Guardrail `yaml:"guardrails"`
+	GlobalGuardrails []string             `yaml:"global_guardrails"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -356,6 +360,7 @@ func (c *Config) Validate() error {
 	c.validateRouting(add)
 	c.validateAPIs(add)
 	c.validateMiddlewares(add)
+	c.validateGuardrails(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}

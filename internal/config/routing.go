@@ -62,6 +62,8 @@ type Model struct {
 	// Limits cap the model as a whole, whoever calls it (a wildcard entry
 	// shares one limit across the names it matches).
 	Limits ModelLimits `yaml:"limits"`
+	// Guardrails names the guard profiles applied to this model.
+	Guardrails []string `yaml:"guardrails"`
 }
 
 // ModelLimits are a model's request and token rate limits (0: none).

@@ -31,8 +31,10 @@ func (e *BlockedError) Error() string {
 // gets one placeholder throughout, and (with restore) puts the original
 // values back into the response. Not safe for concurrent use.
 type Session struct {
-	sc      *Scanner
-	restore bool
+	sc *Scanner
+	// record: remember the values behind placeholders (restore is on);
+	// false for the output phase, whose new placeholders stay.
+	record bool
 	// ph maps label+"\x00"+value to its placeholder; orig is the reverse
 	// (kept only with restore).
 	ph     map[string]string
@@ -41,12 +43,27 @@ type Session struct {
 	// longest placeholder issued, for the stream holdback on restore
 	maxPH   int
 	scratch []Match
+	out     *Session // the output phase: same placeholders, other scanner
 }
 
 // NewSession starts a request's redaction state. With restore, Restore
 // (and restoring streams) replace the placeholders by the original values.
 func (s *Scanner) NewSession(restore bool) *Session {
-	return &Session{sc: s, restore: restore}
+	return &Session{sc: s, record: restore}
+}
+
+// with returns the output-phase session: it shares the placeholders (the
+// same value keeps its placeholder) but uses sc and records nothing, so
+// what it redacts in a response is never restored.
+func (s *Session) with(sc *Scanner) *Session {
+	if s.out == nil || s.out.sc != sc {
+		if s.ph == nil {
+			s.ph, s.counts = map[string]string{}, map[string]int{}
+		}
+		s.out = &Session{sc: sc, ph: s.ph, counts: s.counts, orig: s.orig, maxPH: s.maxPH}
+	}
+	s.out.maxPH = max(s.out.maxPH, s.maxPH)
+	return s.out
 }
 
 // Scanner returns the session's scanner.
@@ -97,7 +114,7 @@ func (s *Session) placeholder(label, value string) string {
 	s.counts[label]++
 	p := "[" + label + "_" + strconv.Itoa(s.counts[label]) + "]"
 	s.ph[key] = p
-	if s.restore {
+	if s.record {
 		if s.orig == nil {
 			s.orig = map[string]string{}
 		}
@@ -108,7 +125,7 @@ func (s *Session) placeholder(label, value string) string {
 }
 
 // Restoring reports whether placeholders will be put back in the output.
-func (s *Session) Restoring() bool { return s.restore && len(s.orig) > 0 }
+func (s *Session) Restoring() bool { return len(s.orig) > 0 }
 
 // Restore replaces the placeholders this session issued by the values they
 // stand for (reversible masking). Without restore it returns text as is.

@@ -23,6 +23,7 @@ import (
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
 	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/tokens"
@@ -45,6 +46,8 @@ type Options struct {
 	// Mounts are extra handlers by ServeMux pattern (the inbound APIs'
 	// MCP endpoints and HTTP proxies).
 	Mounts map[string]http.Handler
+	// Guards are the guardrail profiles; nil: none (no cost per request).
+	Guards *guard.Set
 }
 
 // Server holds the HTTP handlers.
@@ -129,6 +132,10 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 			s.writeError(w, c, err)
 			return
 		}
+		g, body, ok := s.guardRequest(w, c, id, route, env, in, body)
+		if !ok {
+			return
+		}
 		src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
 		req := llm.NewLazyRequest(op, env.model, env.stream, env.includeUsage, src, c.decodeInto(body))
 		ticket, ok := s.admit(w, r, c, id, in, route, req)
@@ -144,8 +151,14 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		m := &meter{Stream: res.Stream}
 		m.observe(res.First)
 		res.Stream = m
-		defer func() { finish(ticket, res, m, http.StatusOK, nil) }()
+		status, failure := http.StatusOK, error(nil)
+		defer func() { finish(ticket, res, m, status, failure) }()
 		defer res.Stream.Close()
+		if err := g.response(c, env.stream, res); err != nil {
+			status, failure = llm.AsError(err).HTTPStatus(), err
+			s.writeError(w, c, err)
+			return
+		}
 		h := w.Header()
 		h.Set("x-tidegate-provider", res.Target.Provider.Name())
 		h.Set("x-tidegate-model", res.Target.Model)

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/guard"
+	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/router"
+)
+
+// guarded is a request's guardrail state; the zero value guards nothing.
+type guarded struct {
+	policy *guard.Policy
+	sess   *guard.Session
+}
+
+// guardRequest applies the guardrails attached to the route and the
+// caller to the request body, returning the (maybe redacted) body. It
+// answers a refusal itself. Without profiles it costs a nil check.
+func (s *Server) guardRequest(w http.ResponseWriter, c *caller, id *govern.Identity, route *router.Route, e env, in *router.Input, body []byte) (guarded, []byte, bool) {
+	if s.opt.Guards == nil {
+		return guarded{}, body, true
+	}
+	p, err := s.opt.Guards.Resolve(route.LimitKey, identityMetadata(id)...)
+	if err == nil && p == nil {
+		return guarded{}, body, true
+	}
+	var g guarded
+	if err == nil {
+		g = guarded{policy: p, sess: p.NewSession()}
+		body, err = p.Request(c.dialect, body, g.sess, guard.RequestInfo{MaxTokens: e.maxTokens, EstimatedTokens: in.EstimatedTokens})
+		if b, ok := guard.AsBlocked(err); ok {
+			err = guard.BlockedRequest(p.Name, b)
+			s.opt.Logger.Info("request blocked by guardrail", "model", e.model, "guardrail", p.Name, "reason", b.Error())
+		}
+	}
+	if err != nil {
+		s.refused(w, id, e.model, err)
+		s.writeError(w, c, err)
+		return guarded{}, nil, false
+	}
+	return g, body, true
+}
+
+// response guards the answer before anything is written: a non-stream
+// body is redacted (and placeholders restored) in the caller's dialect, a
+// stream is wrapped. A blocked non-stream answer is returned as an error.
+func (g guarded) response(c *caller, stream bool, res *router.Result) error {
+	if g.policy == nil || !g.policy.ChecksResponse(g.sess) {
+		return nil
+	}
+	if stream {
+		gs := g.policy.Stream(res.First, res.Stream, g.sess)
+		first, err := gs.Next()
+		if errors.Is(err, io.EOF) {
+			first, err = llm.Event{}, nil
+			gs = &llm.SliceStream{}
+		}
+		if err != nil {
+			return err
+		}
+		// The handler's deferred Close still closes the stream under gs.
+		res.First, res.Stream = first, gs
+		return nil
+	}
+	ev := res.First
+	var err error
+	switch {
+	case ev.Raw != nil && ev.RawDialect == c.dialect:
+		ev.Raw, err = g.policy.ResponseBody(c.dialect, ev.Raw, g.sess)
+	case ev.Response != nil:
+		resp := *ev.Response
+		resp.Content = append([]llm.Part(nil), resp.Content...)
+		err = g.policy.Response(&resp, g.sess)
+		ev.Response = &resp
+	}
+	if b, ok := guard.AsBlocked(err); ok {
+		return guard.BlockedResponse(g.policy.Name, b)
+	}
+	if err != nil {
+		return err
+	}
+	res.First = ev
+	return nil
+}
+
+// identityMetadata is the key's, user's and team's metadata, where
+// guardrail profiles may be attached.
+func identityMetadata(id *govern.Identity) []map[string]string {
+	if id == nil || id.Key == nil {
+		return nil
+	}
+	out := []map[string]string{id.Key.Metadata}
+	if id.User != nil {
+		out = append(out, id.User.Metadata)
+	}
+	if id.Team != nil {
+		out = append(out, id.Team.Metadata)
+	}
+	return out
+}
