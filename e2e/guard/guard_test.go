@@ -295,3 +295,17 @@ func sameJSON(a, b string) bool {
 	var x, y any
 	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }
+
+// TestLintRefusesBadProfiles: what `tidegate lint` and startup report.
+func TestLintRefusesBadProfiles(t *testing.T) {
+	err := testgateway.Check(`
+providers: {e: {type: echo}}
+guardrails:
+  g: {patterns: [{name: id, regex: 'ID-(\d+'}]}
+models:
+  m: {provider: e, model: echo, guardrails: [g]}
+`)
+	if err == nil || !strings.Contains(err.Error(), "guardrails.g.patterns[0].regex: invalid regex") {
+		t.Fatalf("lint: %v", err)
+	}
+}

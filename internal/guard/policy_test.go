@@ -1,0 +1,137 @@
+package guard
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/llm"
+)
+
+func parse(t testing.TB, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestCompileErrorsHavePaths(t *testing.T) {
+	cfg := parse(t, `
+guardrails:
+  g:
+    detectors: {emial: redact}
+    patterns: [{name: a, regex: '(unclosed'}]
+    deny: ['[z-a]']
+    allow: ['*']
+`)
+	_, err := New(cfg)
+	if err == nil {
+		t.Fatal("invalid profile accepted")
+	}
+	for _, want := range []string{
+		"guardrails.g.detectors.emial: unknown detector",
+		"guardrails.g.patterns[0].regex: invalid regex",
+		"guardrails.g.deny[0]: invalid regex",
+		"guardrails.g.allow[0]: invalid regex",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestResolveMergesProfiles(t *testing.T) {
+	cfg := parse(t, `
+guardrails:
+  base: {limits: {max_tokens: 1000, messages: 3}}
+  strict: {detectors: {email: block}, limits: {max_tokens: 500}}
+  team: {pii: off, secrets: off, patterns: [{name: code, regex: 'X-[0-9]+'}]}
+global_guardrails: [base]
+providers: {e: {type: echo}}
+models:
+  m: {provider: e, model: echo, guardrails: [strict]}
+  n: {provider: e, model: echo}
+`)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Resolve("m")
+	if err != nil || p.Name != "base+strict" {
+		t.Fatalf("%v %v", p, err)
+	}
+	if p.limits.MaxTokens != 500 || p.limits.Messages != 3 {
+		t.Errorf("limits %+v", p.limits)
+	}
+	// email: redact in base, block in strict → block.
+	_, err = p.Request(llm.DialectOpenAI, []byte(`{"messages":[{"role":"user","content":"a@example.com"}]}`), p.NewSession(), RequestInfo{})
+	if b, ok := AsBlocked(err); !ok || b.Detector != "email" {
+		t.Errorf("email not blocked: %v", err)
+	}
+	if again, _ := s.Resolve("m"); again != p {
+		t.Error("policy not cached")
+	}
+	// Metadata adds profiles; an unknown one fails closed.
+	p, err = s.Resolve("n", map[string]string{"guardrails": " team "}, nil)
+	if err != nil || p.Name != "base+team" {
+		t.Fatalf("%v %v", p, err)
+	}
+	if _, err := s.Resolve("n", map[string]string{"guardrails": "ghost"}); err == nil {
+		t.Error("unknown profile in metadata accepted")
+	}
+	if p, _ := (*Set)(nil).Resolve("m"); p != nil {
+		t.Error("nil set returned a policy")
+	}
+	none, _ := New(parse(t, "providers: {e: {type: echo}}\n"))
+	if none != nil {
+		t.Error("a config without guardrails built a set")
+	}
+}
+
+func TestRequestOnlyTouchesMatches(t *testing.T) {
+	s, _ := New(parse(t, "guardrails: {g: {}}\nglobal_guardrails: [g]\n"))
+	p, _ := s.Resolve("x")
+	clean := []byte(`{"model":"x",  "messages":[{"role":"user","content":"hello \u00e9 world"}], "z": [1,2]}`)
+	out, err := p.Request(llm.DialectOpenAI, clean, p.NewSession(), RequestInfo{})
+	if err != nil || &out[0] != &clean[0] {
+		t.Fatalf("a clean body was copied or changed: %s %v", out, err)
+	}
+	escaped := []byte(`{"messages":[{"role":"user","content":"mail \"jane@example.com\"\n\u00e9"}],"tail":true}`)
+	out, err = p.Request(llm.DialectOpenAI, escaped, p.NewSession(), RequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gjson.GetBytes(out, "messages.0.content").String(); got != "mail \"[EMAIL_1]\"\né" || !strings.HasSuffix(string(out), `,"tail":true}`) {
+		t.Fatalf("got %s", out)
+	}
+}
+
+// FuzzRequest feeds arbitrary bodies to the request walker and rewriter:
+// no panics, and a valid JSON body stays valid JSON.
+func FuzzRequest(f *testing.F) {
+	f.Add(`{"messages":[{"role":"user","content":"a@example.com"}]}`, true)
+	f.Add(`{"system":[{"type":"text","text":"123-45-6789"}],"messages":[{"role":"assistant","content":[{"type":"tool_use","input":{"a":{"b":["+1 415 555 2671"]}}}]}]}`, false)
+	f.Add(`{"prompt":["x@y.io", 1]}`, true)
+	f.Add(`{"messages":[{"role":"tool","content":[{"type":"tool_result","content":"\ud800 a@b.cd"}]}]}`, false)
+	s, _ := New(parse(f, "guardrails: {g: {secrets: redact}}\nglobal_guardrails: [g]\n"))
+	p, _ := s.Resolve("x")
+	f.Fuzz(func(t *testing.T, body string, openai bool) {
+		d := llm.DialectAnthropic
+		if openai {
+			d = llm.DialectOpenAI
+		}
+		out, err := p.Request(d, []byte(body), p.NewSession(), RequestInfo{})
+		if err != nil {
+			return
+		}
+		if json.Valid([]byte(body)) && !json.Valid(out) {
+			t.Fatalf("valid body became invalid:\n%s\n%s", body, out)
+		}
+		_, _ = p.ResponseBody(d, []byte(body), p.NewSession())
+	})
+}
