@@ -1,7 +1,8 @@
-// Package guard_test drives guardrails through a whole in-process tidegate
-// in both dialects, on the same-dialect passthrough and the translated
-// path: request redaction and refusals, response redaction, reversible
-// masking and blocked answers, non-stream and stream.
+// Package guard_test drives guardrails and the response cache through a
+// whole in-process tidegate in both dialects, on the same-dialect
+// passthrough and the translated path: request redaction and refusals,
+// response redaction, reversible masking and blocked answers, cache hits
+// and misses, non-stream and stream.
 package guard_test
 
 import (

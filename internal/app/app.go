@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/cache"
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/govern"
@@ -35,14 +36,22 @@ type App struct {
 	providers map[string]llm.Provider
 	gov       *governance
 	apis      *apis
+	cache     *cache.Cache
 }
 
 // Option adjusts how New builds the gateway (tests inject a clock).
 type Option func(*options)
 
 type options struct {
-	clock router.Clock
-	rand  func() float64
+	clock         router.Clock
+	rand          func() float64
+	cacheObserver func(model, result string)
+}
+
+// WithCacheObserver is called once per request to a cached model with
+// its result (hit, miss or bypass): the seam for cache metrics.
+func WithCacheObserver(f func(model, result string)) Option {
+	return func(o *options) { o.cacheObserver = f }
 }
 
 // WithClock makes the router use c for breaker cooldowns, latency and
@@ -63,6 +72,11 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		return nil, err
 	}
 	guards, err := guard.New(cfg)
+	if err != nil {
+		closeIdle(providers)
+		return nil, err
+	}
+	responses, err := cache.New(cfg, cache.Options{Observe: o.cacheObserver})
 	if err != nil {
 		closeIdle(providers)
 		return nil, err
@@ -89,6 +103,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	if err != nil {
 		gov.close()
 		closeIdle(providers)
+		_ = responses.Close()
 		return nil, err
 	}
 	for _, w := range inbound.warnings {
@@ -105,8 +120,9 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		Admin:        gov.admin,
 		Mounts:       inbound.mounts,
 		Guards:       guards,
+		Cache:        responses,
 	})
-	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound}, nil
+	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound, cache: responses}, nil
 }
 
 // Check builds everything a config describes without serving or calling
@@ -192,6 +208,7 @@ func (a *App) Close() {
 	a.gov.close()
 	closeIdle(a.providers)
 	a.apis.close()
+	_ = a.cache.Close()
 }
 
 func closeIdle(providers map[string]llm.Provider) {

@@ -65,6 +65,8 @@ type Config struct {
 	// deny/allow lists, limits); GlobalGuardrails apply to every model.
 	Guardrails       map[string]Guardrail `yaml:"guardrails"`
 	GlobalGuardrails []string             `yaml:"global_guardrails"`
+	// Cache is the exact-match response cache.
+	Cache Cache `yaml:"cache"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -361,6 +363,7 @@ func (c *Config) Validate() error {
 	c.validateAPIs(add)
 	c.validateMiddlewares(add)
 	c.validateGuardrails(add)
+	c.validateCache(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}

@@ -64,6 +64,8 @@ type Model struct {
 	Limits ModelLimits `yaml:"limits"`
 	// Guardrails names the guard profiles applied to this model.
 	Guardrails []string `yaml:"guardrails"`
+	// Cache turns the response cache on for this model.
+	Cache *ModelCache `yaml:"cache"`
 }
 
 // ModelLimits are a model's request and token rate limits (0: none).

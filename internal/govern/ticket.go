@@ -43,6 +43,9 @@ type Outcome struct {
 	Upstream   string // upstream model, whose price applies
 	Status     int
 	Err        error
+	// CacheHit: answered from the response cache. It costs nothing (Usage
+	// is left zero) and is logged as a cache hit, not a refusal.
+	CacheHit bool
 }
 
 // Finish settles the reservation with the real usage and records the
@@ -76,7 +79,8 @@ func (t *Ticket) Finish(o Outcome) {
 		rec.InputTokens, rec.OutputTokens = int64(u.InputTokens), int64(u.OutputTokens)
 		rec.CacheReadTokens, rec.CacheWriteTokens = int64(u.CacheReadTokens), int64(u.CacheWriteTokens)
 		rec.CostUSD = cost
-		rec.Refused = !o.Sent
+		rec.Refused = !o.Sent && !o.CacheHit
+		rec.CacheHit = o.CacheHit
 		if o.Err != nil {
 			rec.Error = llm.AsError(o.Err).Message
 		}

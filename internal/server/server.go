@@ -20,6 +20,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/tidegate/tidegate/internal/cache"
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
 	"github.com/tidegate/tidegate/internal/govern"
@@ -48,6 +49,8 @@ type Options struct {
 	Mounts map[string]http.Handler
 	// Guards are the guardrail profiles; nil: none (no cost per request).
 	Guards *guard.Set
+	// Cache is the response cache; nil: none.
+	Cache *cache.Cache
 }
 
 // Server holds the HTTP handlers.
@@ -138,9 +141,17 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		}
 		src := llm.Source{Dialect: c.dialect, Body: body, Header: r.Header}
 		req := llm.NewLazyRequest(op, env.model, env.stream, env.includeUsage, src, c.decodeInto(body))
+		cached := s.opt.Cache.Begin(route.LimitKey, c.dialect, r.URL.Path, env.stream, body, r.Header, keyID(id))
 		ticket, ok := s.admit(w, r, c, id, in, route, req)
 		if !ok {
 			return
+		}
+		if e, hit := cached.Lookup(r.Context()); hit {
+			s.serveHit(w, r, c, req, env.stream, g, e, ticket)
+			return
+		}
+		if v := cached.Header(); v != "" {
+			w.Header().Set("x-tidegate-cache", v)
 		}
 		res, err := s.opt.Router.Chat(r.Context(), route, req, in)
 		if err != nil {
@@ -154,6 +165,10 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		status, failure := http.StatusOK, error(nil)
 		defer func() { finish(ticket, res, m, status, failure) }()
 		defer res.Stream.Close()
+		upstream := res.First // what the cache stores: before the response guard
+		if env.stream && cached.Missed() {
+			res.Stream = s.recorder(r, cached, res)
+		}
 		if err := g.response(c, env.stream, res); err != nil {
 			status, failure = llm.AsError(err).HTTPStatus(), err
 			s.writeError(w, c, err)
@@ -164,10 +179,13 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		h.Set("x-tidegate-model", res.Target.Model)
 		h.Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
 		if env.stream {
-			s.stream(w, r, c, req, res)
+			s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name())
 			return
 		}
 		s.respond(w, c, res.First)
+		if cached.Missed() {
+			s.storeWhole(r, c, cached, upstream, res)
+		}
 	}
 }
 
@@ -191,7 +209,7 @@ func (s *Server) respond(w http.ResponseWriter, c *caller, ev llm.Event) {
 
 // stream relays events as they arrive, flushing each one. A failure after
 // the first byte becomes an error event in the caller's dialect.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, res *router.Result) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -212,11 +230,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *
 		}
 		return true
 	}
-	if !write(enc.Encode(buf[:0], res.First)) {
+	if !write(enc.Encode(buf[:0], first)) {
 		return
 	}
 	for {
-		ev, err := res.Stream.Next()
+		ev, err := events.Next()
 		if errors.Is(err, io.EOF) {
 			write(enc.Finish(buf[:0]))
 			return
@@ -224,7 +242,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *
 		if err != nil {
 			e := llm.AsError(err)
 			if r.Context().Err() == nil {
-				s.opt.Logger.Warn("stream failed after first byte", "model", req.Model, "provider", res.Target.Provider.Name(), "error", e.Error())
+				s.opt.Logger.Warn("stream failed after first byte", "model", req.Model, "provider", provider, "error", e.Error())
 			}
 			write(enc.Error(buf[:0], e))
 			return

@@ -116,6 +116,8 @@ DROP INDEX usage_key_time;
 DROP INDEX usage_user_time;
 DROP INDEX usage_team_time;
 DROP INDEX usage_model_time;`,
+	// 3: usage records answered from the response cache.
+	`ALTER TABLE usage ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE;`,
 }
 
 // migrate applies the migrations the database has not seen, each in its

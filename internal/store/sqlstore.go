@@ -329,14 +329,14 @@ func (s *sqlStore) DeleteTeam(ctx context.Context, id string) error { return rem
 
 var usageColumns = []string{"time", "request_id", "key_id", "user_id", "team_id", "model", "provider",
 	"upstream_model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-	"cost_usd", "latency_ms", "status", "refused", "error"}
+	"cost_usd", "latency_ms", "status", "refused", "error", "cache_hit"}
 
 // usageArgs points at u's fields in usageColumns order (bind arguments and
 // scan destinations alike).
 func usageArgs(u *Usage) []any {
 	return []any{&u.Time, &u.RequestID, &u.KeyID, &u.UserID, &u.TeamID, &u.Model, &u.Provider,
 		&u.UpstreamModel, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens, &u.CacheWriteTokens,
-		&u.CostUSD, &u.LatencyMS, &u.Status, &u.Refused, &u.Error}
+		&u.CostUSD, &u.LatencyMS, &u.Status, &u.Refused, &u.Error, &u.CacheHit}
 }
 
 // appendUsageValues appends u's fields in usageColumns order as plain
@@ -344,7 +344,7 @@ func usageArgs(u *Usage) []any {
 func appendUsageValues(args []any, u *Usage) []any {
 	return append(args, u.Time, u.RequestID, u.KeyID, u.UserID, u.TeamID, u.Model, u.Provider,
 		u.UpstreamModel, u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens,
-		u.CostUSD, u.LatencyMS, int64(u.Status), u.Refused, u.Error)
+		u.CostUSD, u.LatencyMS, int64(u.Status), u.Refused, u.Error, u.CacheHit)
 }
 
 // insertUsageRowsSQL is an INSERT of n rows with anonymous ? placeholders

@@ -103,6 +103,8 @@ type Usage struct {
 	// limits, budget, policy).
 	Refused bool   `json:"refused"`
 	Error   string `json:"error,omitempty"`
+	// CacheHit: answered from the response cache (no provider, no cost).
+	CacheHit bool `json:"cache_hit,omitempty"`
 }
 
 // UsageRow is one group of an aggregate.
