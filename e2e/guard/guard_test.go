@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,11 +20,23 @@ import (
 	"github.com/tidwall/gjson"
 	"go.uber.org/goleak"
 
+	"github.com/tidegate/tidegate/internal/testbinary"
 	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+var bin testbinary.Binary // the built tidegate, for binary_test.go
+
+func TestMain(m *testing.M) {
+	code := testbinary.Main(m, "tidegate-e2e-guard-", &bin)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 const config = `
 providers:
