@@ -118,7 +118,7 @@ var builtins = [...]Builtin{
 	{"credit_card", "CREDIT_CARD", ClassPII, bCard, 25},
 	{"ssn", "SSN", ClassPII, bSSN, 11},
 	{"iban", "IBAN", ClassPII, bIBAN, 42},
-	{"email", "EMAIL", ClassPII, bEmail, 320},
+	{"email", "EMAIL", ClassPII, bEmail, 254},
 	{"phone", "PHONE", ClassPII, bPhone, 24},
 	{"ip", "IP_ADDRESS", ClassPII, bIP, 45},
 }

@@ -30,10 +30,10 @@ func (r *StreamRedactor) Push(chunk string) (string, error) {
 func (r *StreamRedactor) Flush() (string, error) { return r.release(true) }
 
 func (r *StreamRedactor) release(eof bool) (string, error) {
-	if r.pending == "" {
-		return "", nil
-	}
 	sc := r.sess.sc
+	if r.pending == "" || (!eof && len(r.pending) <= sc.Holdback()) {
+		return "", nil // nothing can be released yet: do not scan
+	}
 	full := r.ctx + r.pending
 	off := len(r.ctx)
 	safe := len(full)
