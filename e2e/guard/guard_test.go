@@ -323,3 +323,46 @@ models:
 		t.Fatalf("lint: %v", err)
 	}
 }
+
+// TestManagedSystemPrompt: a profile's template is prepended to, or
+// replaces, the caller's system prompt in both dialects.
+func TestManagedSystemPrompt(t *testing.T) {
+	g := testgateway.Start(t, `
+providers:
+  oai: {type: openai, base_url: "{{openai}}/v1", api_key: "`+testgateway.OpenAIKey+`"}
+  ant: {type: anthropic, base_url: "{{anthropic}}", api_key: "`+testgateway.AnthropicKey+`"}
+guardrails:
+  house: {pii: off, secrets: off, system_prompt: {template: 'House rules for {{header "X-App"}}.'}}
+  only:  {pii: off, secrets: off, system_prompt: {template: 'Only this.', mode: replace}}
+models:
+  gpt:     {provider: oai, model: gpt-4o-mini, guardrails: [house]}
+  claude:  {provider: ant, model: claude-sonnet-4-5, guardrails: [house]}
+  gpt1:    {provider: oai, model: gpt-4o-mini, guardrails: [only]}
+  claude1: {provider: ant, model: claude-sonnet-4-5, guardrails: [only]}
+  cross:   {provider: ant, model: claude-sonnet-4-5, guardrails: [house]}
+`)
+	h := map[string]string{"X-App": "billing", "anthropic-version": "2023-06-01"}
+	cases := []struct{ path, body, path2, want string }{
+		{"/v1/chat/completions", `{"model":"gpt","messages":[{"role":"system","content":"mine"},{"role":"user","content":"hi"}]}`, "messages.0.content|messages.1.content", "House rules for billing.|mine"},
+		{"/v1/messages", `{"model":"claude","max_tokens":9,"system":"mine","messages":[{"role":"user","content":"hi"}]}`, "system", "House rules for billing.\n\nmine"},
+		{"/v1/chat/completions", `{"model":"gpt1","messages":[{"role":"system","content":"mine"},{"role":"user","content":"hi"}]}`, "messages.0.content|messages.1.content", "Only this.|hi"},
+		{"/v1/messages", `{"model":"claude1","max_tokens":9,"system":[{"type":"text","text":"mine"}],"messages":[{"role":"user","content":"hi"}]}`, "system", "Only this."},
+		{"/v1/chat/completions", `{"model":"cross","messages":[{"role":"system","content":"mine"},{"role":"user","content":"hi"}]}`, "system.0.text|system.1.text", "House rules for billing.|mine"},
+	}
+	for _, tc := range cases {
+		if r := postH(t, g.URL+tc.path, tc.body, h); r.Status != 200 {
+			t.Fatal(r)
+		}
+		up := g.OpenAI
+		if strings.Contains(tc.body, "claude") || strings.Contains(tc.body, "cross") {
+			up = g.Anthropic
+		}
+		var got []string
+		for _, p := range strings.Split(tc.path2, "|") {
+			got = append(got, gjson.GetBytes(up.Last().Body, p).String())
+		}
+		if strings.Join(got, "|") != tc.want {
+			t.Errorf("%s: upstream has %q, want %q\n%s", tc.body, strings.Join(got, "|"), tc.want, up.Last().Body)
+		}
+	}
+}

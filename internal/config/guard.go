@@ -39,6 +39,28 @@ type Guardrail struct {
 	Injection string `yaml:"injection"`
 	// Limits cap a request's size; 0 means no limit.
 	Limits GuardLimits `yaml:"limits"`
+	// SystemPrompt is a managed system prompt added to every request.
+	SystemPrompt *GuardSystemPrompt `yaml:"system_prompt"`
+	// Schema validates answers against the JSON Schema the request asked
+	// for (response_format json_schema, Anthropic output_format).
+	Schema *GuardSchema `yaml:"schema"`
+}
+
+// GuardSystemPrompt is a Go text/template rendered per request with
+// .Key, .User and .Team ({ID, Name, Metadata}), .Date (YYYY-MM-DD, UTC),
+// .Time (RFC 3339) and {{header "Name"}}.
+type GuardSystemPrompt struct {
+	Template string `yaml:"template"`
+	// Mode is prepend (default: before the caller's system prompt) or
+	// replace (the caller's system prompts are dropped).
+	Mode string `yaml:"mode"`
+}
+
+// GuardSchema turns on output validation.
+type GuardSchema struct {
+	// Retry asks the model once more when the answer does not validate;
+	// otherwise (or if the retry fails too) the answer is a 502.
+	Retry bool `yaml:"retry"`
 }
 
 // GuardPattern is a custom detector.
@@ -114,6 +136,14 @@ func (c *Config) validateGuardrails(add func(path, format string, args ...any)) 
 		for i, w := range g.Words {
 			if strings.TrimSpace(w) == "" {
 				add(fmt.Sprintf("%s.words[%d]", path, i), "empty word")
+			}
+		}
+		if sp := g.SystemPrompt; sp != nil {
+			if strings.TrimSpace(sp.Template) == "" {
+				add(path+".system_prompt.template", "required")
+			}
+			if sp.Mode != "" && sp.Mode != "prepend" && sp.Mode != "replace" {
+				add(path+".system_prompt.mode", "unknown mode %q (prepend or replace)", sp.Mode)
 			}
 		}
 		l := g.Limits

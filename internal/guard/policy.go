@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -28,6 +29,8 @@ type profile struct {
 	words     *regexp.Regexp
 	injection bool
 	limits    config.GuardLimits
+	prompt    *systemPrompt
+	schema    *config.GuardSchema
 }
 
 type rule struct {
@@ -122,6 +125,19 @@ func compile(name string, g config.Guardrail, injection []*regexp.Regexp) (*prof
 		}
 		p.words = regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)
 	}
+	if sp := g.SystemPrompt; sp != nil {
+		pp := path + ".system_prompt.template"
+		prompt, err := compilePrompt(pp, sp.Template, sp.Mode)
+		if err == nil {
+			_, err = prompt.render(Caller{Header: http.Header{}}) // catches unknown fields at load
+		}
+		if err != nil {
+			bad(pp, "%v", err)
+		} else {
+			p.prompt = prompt
+		}
+	}
+	p.schema = g.Schema
 	if g.Injection == "block" {
 		for _, re := range injection {
 			p.deny = append(p.deny, rule{re, "prompt injection heuristics"})
@@ -238,6 +254,13 @@ func (s *Set) combine(names []string) *Policy {
 			}
 		}
 		p.restore = p.restore || pr.restore
+		if pr.prompt != nil {
+			p.prompts = append(p.prompts, pr.prompt)
+		}
+		if pr.schema != nil {
+			p.Schema = true
+			p.SchemaRetry = p.SchemaRetry || pr.schema.Retry
+		}
 		p.deny = append(p.deny, pr.deny...)
 		p.allow = append(p.allow, pr.allow...)
 		if pr.words != nil {
@@ -280,6 +303,10 @@ type Policy struct {
 	allow   []*regexp.Regexp
 	words   []*regexp.Regexp
 	limits  config.GuardLimits
+	prompts []*systemPrompt
+	// Schema: validate answers against the schema the request asked for;
+	// SchemaRetry: ask once more before answering 502.
+	Schema, SchemaRetry bool
 }
 
 // NewSession starts the redaction state of one request.
@@ -295,6 +322,8 @@ func (p *Policy) ChecksResponse(sess *Session) bool {
 type RequestInfo struct {
 	MaxTokens       int
 	EstimatedTokens int
+	// Caller fills managed system prompts.
+	Caller Caller
 }
 
 // Request checks a chat request body in the caller's dialect and returns
@@ -353,7 +382,20 @@ func (p *Policy) Request(d llm.Dialect, body []byte, sess *Session, info Request
 			edits = append(edits, Edit{Text: t, Value: out})
 		}
 	}
-	return Rewrite(body, edits), nil
+	body = Rewrite(body, edits)
+	// Managed system prompts come last: they are the operator's text, not
+	// the caller's, so they are neither filtered nor redacted.
+	for i := len(p.prompts) - 1; i >= 0; i-- { // prepended last to first: they read in profile order
+		sp := p.prompts[i]
+		text, err := sp.render(info.Caller)
+		if err != nil {
+			return nil, &llm.Error{Kind: llm.KindInternal, Message: "the managed system prompt could not be rendered", Err: err}
+		}
+		if body, err = applySystemPrompt(d, body, text, sp.replace); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
 }
 
 // checkAllow requires each user message's text to match an allow pattern.

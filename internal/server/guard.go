@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/guard"
@@ -20,7 +21,7 @@ type guarded struct {
 // guardRequest applies the guardrails attached to the route and the
 // caller to the request body, returning the (maybe redacted) body. It
 // answers a refusal itself. Without profiles it costs a nil check.
-func (s *Server) guardRequest(w http.ResponseWriter, c *caller, id *govern.Identity, route *router.Route, e env, in *router.Input, body []byte) (guarded, []byte, bool) {
+func (s *Server) guardRequest(w http.ResponseWriter, r *http.Request, c *caller, id *govern.Identity, route *router.Route, e env, in *router.Input, body []byte) (guarded, []byte, bool) {
 	if s.opt.Guards == nil {
 		return guarded{}, body, true
 	}
@@ -31,7 +32,8 @@ func (s *Server) guardRequest(w http.ResponseWriter, c *caller, id *govern.Ident
 	var g guarded
 	if err == nil {
 		g = guarded{policy: p, sess: p.NewSession()}
-		body, err = p.Request(c.dialect, body, g.sess, guard.RequestInfo{MaxTokens: e.maxTokens, EstimatedTokens: in.EstimatedTokens})
+		body, err = p.Request(c.dialect, body, g.sess, guard.RequestInfo{MaxTokens: e.maxTokens, EstimatedTokens: in.EstimatedTokens,
+			Caller: promptCaller(id, r.Header, s.opt.Now())})
 		if b, ok := guard.AsBlocked(err); ok {
 			err = guard.BlockedRequest(p.Name, b)
 			s.opt.Logger.Info("request blocked by guardrail", "model", e.model, "guardrail", p.Name, "reason", b.Error())
@@ -85,6 +87,22 @@ func (g guarded) response(c *caller, stream bool, res *router.Result) error {
 	}
 	res.First = ev
 	return nil
+}
+
+// promptCaller is the caller as managed system prompts see it.
+func promptCaller(id *govern.Identity, h http.Header, now time.Time) guard.Caller {
+	c := guard.Caller{Header: h, Now: now}
+	if id == nil || id.Key == nil {
+		return c
+	}
+	c.Key = guard.Principal{ID: id.Key.ID, Name: id.Key.Name, Metadata: id.Key.Metadata}
+	if u := id.User; u != nil {
+		c.User = guard.Principal{ID: u.ID, Name: u.Name, Metadata: u.Metadata}
+	}
+	if t := id.Team; t != nil {
+		c.Team = guard.Principal{ID: t.ID, Name: t.Name, Metadata: t.Metadata}
+	}
+	return c
 }
 
 // identityMetadata is the key's, user's and team's metadata, where

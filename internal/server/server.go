@@ -135,7 +135,7 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 			s.writeError(w, c, err)
 			return
 		}
-		g, body, ok := s.guardRequest(w, c, id, route, env, in, body)
+		g, body, ok := s.guardRequest(w, r, c, id, route, env, in, body)
 		if !ok {
 			return
 		}
