@@ -366,3 +366,60 @@ models:
 		}
 	}
 }
+
+// TestSchemaGuard: an answer that does not match the requested JSON
+// schema (or a tool's input schema) is retried once when configured, else
+// a 502 that says where it failed, in the caller's dialect.
+func TestSchemaGuard(t *testing.T) {
+	g := testgateway.Start(t, `
+providers:
+  oai: {type: openai, base_url: "{{openai}}/v1", api_key: "`+testgateway.OpenAIKey+`"}
+  ant: {type: anthropic, base_url: "{{anthropic}}", api_key: "`+testgateway.AnthropicKey+`"}
+guardrails:
+  json:  {pii: off, secrets: off, schema: {}}
+  retry: {pii: off, secrets: off, schema: {retry: true}}
+models:
+  gpt:    {provider: oai, model: gpt-4o-mini, guardrails: [json]}
+  gpt-r:  {provider: oai, model: gpt-4o-mini, guardrails: [retry]}
+  claude: {provider: ant, model: claude-sonnet-4-5, guardrails: [json]}
+`)
+	schema := `{"type":"object","properties":{"age":{"type":"integer"}},"required":["age"]}`
+	openAIBody := func(model string) string {
+		return `{"model":"` + model + `","messages":[{"role":"user","content":"age?"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":` + schema + `}}}`
+	}
+	g.OpenAI.Set(testupstream.Reply{Text: `{"age":"secret-ish forty"}`})
+	r := postH(t, g.URL+"/v1/chat/completions", openAIBody("gpt"), nil)
+	msg := gjson.GetBytes(r.Body, "error.message").String()
+	if r.Status != http.StatusBadGateway || !strings.Contains(msg, "does not match the requested JSON schema: at /age: type") || strings.Contains(string(r.Body), "forty") {
+		t.Fatalf("invalid answer: %s", r)
+	}
+	g.OpenAI.Set(testupstream.Reply{Text: `{"age":40}`})
+	if r := postH(t, g.URL+"/v1/chat/completions", openAIBody("gpt"), nil); r.Status != 200 {
+		t.Fatalf("valid answer: %s", r)
+	}
+
+	// Retry once: the second answer is valid.
+	posts := g.OpenAI.Posts()
+	g.OpenAI.Script(testupstream.Reply{Text: "not json"}, testupstream.Reply{Text: `{"age":41}`})
+	r = postH(t, g.URL+"/v1/chat/completions", openAIBody("gpt-r"), nil)
+	if r.Status != 200 || gjson.GetBytes(r.Body, "choices.0.message.content").String() != `{"age":41}` || g.OpenAI.Posts() != posts+2 {
+		t.Fatalf("retry: %s after %d calls", r, g.OpenAI.Posts()-posts)
+	}
+
+	// Anthropic: output_format, and a tool call checked against its schema.
+	g.Anthropic.Set(testupstream.Reply{ToolCalls: []testupstream.ToolCall{{ID: "t1", Name: "setAge", Args: `{"age":"x"}`}}})
+	r = postH(t, g.URL+"/v1/messages", `{"model":"claude","max_tokens":50,"messages":[{"role":"user","content":"age?"}],
+"tools":[{"name":"setAge","input_schema":`+schema+`}]}`, map[string]string{"anthropic-version": "2023-06-01"})
+	if r.Status != http.StatusBadGateway || gjson.GetBytes(r.Body, "type").String() != "error" ||
+		!strings.Contains(gjson.GetBytes(r.Body, "error.message").String(), "the arguments of tool setAge do not match its input schema: at /age: type") {
+		t.Fatalf("tool call: %s", r)
+	}
+	// A schema that is not JSON Schema is the caller's error; an external
+	// $ref is never fetched.
+	for _, bad := range []string{`{"type":"nope"}`, `{"$ref":"file:///etc/passwd"}`} {
+		r = postH(t, g.URL+"/v1/chat/completions", strings.Replace(openAIBody("gpt"), schema, bad, 1), nil)
+		if r.Status != 400 || !strings.Contains(gjson.GetBytes(r.Body, "error.message").String(), "is not a valid JSON Schema") {
+			t.Errorf("%s: %s", bad, r)
+		}
+	}
+}

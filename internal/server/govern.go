@@ -74,6 +74,15 @@ func (m *meter) observe(ev llm.Event) {
 	}
 }
 
+// Add sums two usages (an answer asked for twice).
+func addUsage(u *llm.Usage, o llm.Usage) {
+	u.InputTokens += o.InputTokens
+	u.OutputTokens += o.OutputTokens
+	u.CacheReadTokens += o.CacheReadTokens
+	u.CacheWriteTokens += o.CacheWriteTokens
+	u.ReasoningTokens += o.ReasoningTokens
+}
+
 // finish ends a ticket with what the stream reported.
 func finish(t *govern.Ticket, res *router.Result, m *meter, status int, err error) {
 	if t == nil {

@@ -14,8 +14,9 @@ import (
 
 // guarded is a request's guardrail state; the zero value guards nothing.
 type guarded struct {
-	policy *guard.Policy
-	sess   *guard.Session
+	policy  *guard.Policy
+	sess    *guard.Session
+	schemas *guard.Schemas // with a schema guard: what the answer must match
 }
 
 // guardRequest applies the guardrails attached to the route and the
@@ -34,6 +35,9 @@ func (s *Server) guardRequest(w http.ResponseWriter, r *http.Request, c *caller,
 		g = guarded{policy: p, sess: p.NewSession()}
 		body, err = p.Request(c.dialect, body, g.sess, guard.RequestInfo{MaxTokens: e.maxTokens, EstimatedTokens: in.EstimatedTokens,
 			Caller: promptCaller(id, r.Header, s.opt.Now())})
+		if err == nil && p.Schema && !e.stream {
+			g.schemas, err = guard.RequestSchemas(c.dialect, body)
+		}
 		if b, ok := guard.AsBlocked(err); ok {
 			err = guard.BlockedRequest(p.Name, b)
 			s.opt.Logger.Info("request blocked by guardrail", "model", e.model, "guardrail", p.Name, "reason", b.Error())
@@ -86,6 +90,44 @@ func (g guarded) response(c *caller, stream bool, res *router.Result) error {
 		return err
 	}
 	res.First = ev
+	return nil
+}
+
+// checkSchema validates a non-stream answer against the schemas the
+// request asked for (before the response guard changes it); with retry,
+// an invalid answer is asked for once more. The error is a 502 that says
+// where the answer failed, never its content.
+func (s *Server) checkSchema(r *http.Request, g guarded, c *caller, route *router.Route, req *llm.Request, in *router.Input, res *router.Result, m *meter) error {
+	if g.schemas == nil {
+		return nil
+	}
+	check := func(ev llm.Event) error {
+		var raw []byte
+		if ev.RawDialect == c.dialect {
+			raw = ev.Raw
+		}
+		text, calls := guard.AnswerOf(c.dialect, raw, ev.Response)
+		return g.schemas.Check(text, calls)
+	}
+	err := check(res.First)
+	if err != nil && g.policy.SchemaRetry {
+		s.opt.Logger.Info("answer failed its schema; retrying once", "model", req.Model, "guardrail", g.policy.Name, "reason", err.Error())
+		again, cerr := s.opt.Router.Chat(r.Context(), route, req, in)
+		if cerr != nil {
+			return cerr
+		}
+		_ = m.Stream.Close() // the first answer's upstream
+		prev := m.usage
+		m.Stream = again.Stream
+		m.observe(again.First)
+		addUsage(&m.usage, prev)
+		res.First, res.Target, res.Attempts = again.First, again.Target, res.Attempts+again.Attempts
+		err = check(res.First)
+	}
+	if err != nil {
+		s.opt.Logger.Warn("answer failed its schema", "model", req.Model, "guardrail", g.policy.Name, "reason", err.Error())
+		return &llm.Error{Kind: llm.KindUpstream, Code: "schema_validation_failed", Message: err.Error()}
+	}
 	return nil
 }
 

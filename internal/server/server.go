@@ -165,6 +165,11 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		status, failure := http.StatusOK, error(nil)
 		defer func() { finish(ticket, res, m, status, failure) }()
 		defer res.Stream.Close()
+		if err := s.checkSchema(r, g, c, route, req, in, res, m); err != nil {
+			status, failure = llm.AsError(err).HTTPStatus(), err
+			s.writeError(w, c, err)
+			return
+		}
 		upstream := res.First // what the cache stores: before the response guard
 		if env.stream && cached.Missed() {
 			res.Stream = s.recorder(r, cached, res)
