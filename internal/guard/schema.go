@@ -177,4 +177,3 @@ func AnswerOf(d llm.Dialect, raw []byte, resp *llm.Response) (string, []llm.Tool
 	}
 	return text.String(), calls
 }
-
