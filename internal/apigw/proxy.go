@@ -48,6 +48,9 @@ type Options struct {
 	// Limits are the operations' x-tidegate-middlewares rate limits; nil:
 	// none.
 	Limits *Limits
+	// Guards are the operations' x-tidegate-middlewares body guards; nil:
+	// none.
+	Guards *BodyGuards
 	// LLM serves the x-tidegate-dispatch operations: the handler of POST
 	// /v1/chat/completions (dialect "openai") or /v1/messages
 	// ("anthropic") with the model forced. Nil: they answer 501.
@@ -154,6 +157,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := p.readBody(w, r)
 	if err != nil {
+		call.Finish(llm.AsError(err).HTTPStatus(), false, err)
+		writeError(w, err)
+		return
+	}
+	if body, err = p.opt.Guards.Check(opID, body); err != nil {
 		call.Finish(llm.AsError(err).HTTPStatus(), false, err)
 		writeError(w, err)
 		return

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/counter"
 	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/mcp"
 	"github.com/tidegate/tidegate/internal/openapi"
@@ -34,13 +36,24 @@ type apis struct {
 // ctr counts the operations' x-tidegate-middlewares rate limits (a memory
 // counter when nil, as in lint); llmHandler serves their
 // x-tidegate-dispatch operations (nil in lint).
-func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger) (*apis, error) {
+func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger) (*apis, error) {
 	out := &apis{mounts: map[string]http.Handler{}}
 	var problems []string
 	profiles := make(map[string]apigw.RateLimit, len(cfg.Middlewares))
-	for name, m := range cfg.Middlewares {
+	bodyGuards := map[string]apigw.BodyGuard{}
+	for _, name := range sortedNames(cfg.Middlewares) {
+		m := cfg.Middlewares[name]
+		profiles[name] = apigw.RateLimit{} // known, maybe without a limit
 		if m.RateLimit != nil {
 			profiles[name] = apigw.RateLimit{RPM: m.RateLimit.RPM, RPH: m.RateLimit.RPH}
+		}
+		if m.Guard != nil {
+			bg, err := bodyGuard(guards, m.Guard)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("middlewares.%s.guard.%v", name, err))
+				continue
+			}
+			bodyGuards[name] = bg
 		}
 	}
 	if ctr == nil {
@@ -81,13 +94,14 @@ func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate
 			}
 			continue
 		}
+		bodies := apigw.NewBodyGuards(api, bodyGuards)
 		transport := apigw.NewTransport()
 		out.transports = append(out.transports, transport)
 		proxy, err := apigw.New(apigw.Options{
 			Name: name, API: api, Doc: api.Doc, Upstream: a.Upstream, BasePath: a.BasePath,
 			Timeout: a.Timeout.D(config.DefaultAPITimeout), Headers: a.Headers, Guard: guard,
 			MaxBodyBytes: cfg.Server.MaxBodyBytes, Transport: transport, Logger: logger,
-			Limits: limits, LLM: llmHandler,
+			Limits: limits, Guards: bodies, LLM: llmHandler,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
@@ -102,7 +116,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, gate, usage *govern.Gate
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
-			Limits: limits,
+			Limits: limits, Guards: bodies,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
@@ -127,11 +141,34 @@ func (a *apis) close() {
 	}
 }
 
-func sortedNames(m map[string]config.API) []string {
+func sortedNames[V any](m map[string]V) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
+}
+
+// bodyGuard compiles a middleware's guard; the error starts with the
+// field it is about (profile: or schema:).
+func bodyGuard(guards *guard.Set, g *config.BodyGuard) (apigw.BodyGuard, error) {
+	var bg apigw.BodyGuard
+	if g.Profile != "" {
+		p, err := guards.Named(g.Profile)
+		if err != nil {
+			return bg, fmt.Errorf("profile: %w", err)
+		}
+		bg.Policy = p
+	}
+	if g.Schema != nil {
+		raw, err := json.Marshal(g.Schema)
+		if err != nil {
+			return bg, fmt.Errorf("schema: %w", err)
+		}
+		if bg.Schema, err = guard.CompileSchema(raw); err != nil {
+			return bg, fmt.Errorf("schema: invalid JSON Schema: %w", err)
+		}
+	}
+	return bg, nil
 }

@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		if gov.store != nil {
 			usage = gov.gate
 		}
-		inbound, err = buildAPIs(ctx, cfg, gov.apiGate, usage, gov.counter, func(dialect, model string) http.Handler {
+		inbound, err = buildAPIs(ctx, cfg, guards, gov.apiGate, usage, gov.counter, func(dialect, model string) http.Handler {
 			return srv.LLMHandler(dialect, model) // srv is set below, before anything is served
 		}, logger)
 	}
@@ -142,10 +142,11 @@ func Lint(cfg *config.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := guard.New(cfg); err != nil {
+	guards, err := guard.New(cfg)
+	if err != nil {
 		return nil, err
 	}
-	inbound, err := buildAPIs(context.Background(), cfg, nil, nil, nil, nil, logger)
+	inbound, err := buildAPIs(context.Background(), cfg, guards, nil, nil, nil, nil, logger)
 	if err != nil {
 		return nil, err
 	}

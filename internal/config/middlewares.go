@@ -9,10 +9,21 @@ import (
 )
 
 // Middleware is a named profile of `middlewares:` that API operations
-// attach with x-tidegate-middlewares. Only rate_limit is supported so
-// far; guards are not.
+// attach with x-tidegate-middlewares: a rate limit and/or a guard on the
+// request body.
 type Middleware struct {
 	RateLimit *OperationRateLimit `yaml:"rate_limit"`
+	Guard     *BodyGuard          `yaml:"guard"`
+}
+
+// BodyGuard checks an operation's JSON request body (HTTP) or tool
+// arguments (MCP): a guardrails profile applied to every string in it
+// (deny, allow, words, injection, detectors: block refuses, redact
+// rewrites) and/or a JSON Schema it must match besides the spec's.
+type BodyGuard struct {
+	Profile string `yaml:"profile"`
+	// Schema is a JSON Schema written as YAML (or JSON).
+	Schema map[string]any `yaml:"schema"`
 }
 
 // OperationRateLimit is a sliding-window limit on one operation, shared by
@@ -24,8 +35,8 @@ type OperationRateLimit struct {
 }
 
 var (
-	middlewareKeys = []string{"rate_limit"}
-	rateLimitKeys  = []string{"rpm", "rph"}
+	middlewareKeys = []string{"rate_limit", "guard"}
+	subKeys        = map[string][]string{"rate_limit": {"rpm", "rph"}, "guard": {"profile", "schema"}}
 )
 
 // UnmarshalYAML rejects the keys a profile does not support yet with a
@@ -41,9 +52,10 @@ func (m *Middleware) UnmarshalYAML(n *yaml.Node) error {
 			if v.Kind != yaml.MappingNode {
 				continue
 			}
+			keys := subKeys[k.Value]
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				if kk := v.Content[j]; !slices.Contains(rateLimitKeys, kk.Value) {
-					return fmt.Errorf("line %d: %s key %q is not supported (supported: %s)", kk.Line, k.Value, kk.Value, strings.Join(rateLimitKeys, ", "))
+				if kk := v.Content[j]; !slices.Contains(keys, kk.Value) {
+					return fmt.Errorf("line %d: %s key %q is not supported (supported: %s)", kk.Line, k.Value, kk.Value, strings.Join(keys, ", "))
 				}
 			}
 		}
@@ -66,8 +78,19 @@ func (c *Config) validateMiddlewares(add func(path, format string, args ...any))
 		if !apiName.MatchString(name) {
 			add(path, "a middleware name is letters, digits, _, . and -")
 		}
+		if m.RateLimit == nil && m.Guard == nil {
+			add(path, "empty profile: set rate_limit: {rpm, rph} or guard: {profile, schema}")
+			continue
+		}
+		if g := m.Guard; g != nil {
+			if g.Profile == "" && g.Schema == nil {
+				add(path+".guard", "set profile (a guardrails: name) or schema")
+			}
+			if _, ok := c.Guardrails[g.Profile]; g.Profile != "" && !ok {
+				add(path+".guard.profile", "unknown guardrail profile %q", g.Profile)
+			}
+		}
 		if m.RateLimit == nil {
-			add(path, "empty profile: set rate_limit: {rpm, rph}")
 			continue
 		}
 		rl := m.RateLimit

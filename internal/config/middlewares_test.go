@@ -17,12 +17,15 @@ func TestMiddlewares(t *testing.T) {
 		t.Fatalf("hourly = %+v", rl)
 	}
 	bad := []struct{ yaml, want string }{
-		{"middlewares:\n  g: {guards: [pii]}\n", `middleware key "guards" is not supported (supported: rate_limit)`},
+		{"middlewares:\n  g: {guards: [pii]}\n", `middleware key "guards" is not supported (supported: rate_limit, guard)`},
 		{"middlewares:\n  g: {rate_limit: {rpm: 1, burst: 2}}\n", `rate_limit key "burst" is not supported (supported: rpm, rph)`},
 		{"middlewares:\n  g: {}\n", "middlewares.g: empty profile"},
 		{"middlewares:\n  g: {rate_limit: {}}\n", "middlewares.g.rate_limit: set rpm or rph"},
 		{"middlewares:\n  g: {rate_limit: {rpm: -1, rph: 3}}\n", "middlewares.g.rate_limit: rpm and rph must not be negative"},
 		{"middlewares:\n  'a b': {rate_limit: {rpm: 1}}\n", "middlewares.a b: a middleware name is"},
+		{"middlewares:\n  g: {guard: {}}\n", "middlewares.g.guard: set profile"},
+		{"middlewares:\n  g: {guard: {profile: ghost}}\n", `middlewares.g.guard.profile: unknown guardrail profile "ghost"`},
+		{"middlewares:\n  g: {guard: {regex: x}}\n", `guard key "regex" is not supported (supported: profile, schema)`},
 	}
 	for _, tt := range bad {
 		_, err := Parse([]byte(tt.yaml), env(nil))

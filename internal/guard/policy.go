@@ -189,6 +189,21 @@ func New(cfg *config.Config) (*Set, error) {
 	return s, nil
 }
 
+// Named returns the policy of the named profiles (inbound API guards).
+func (s *Set) Named(names ...string) (*Policy, error) {
+	if s == nil {
+		return nil, fmt.Errorf("no guardrails are defined")
+	}
+	for _, n := range names {
+		if _, ok := s.profiles[n]; !ok {
+			return nil, fmt.Errorf("unknown guardrail profile %q", n)
+		}
+	}
+	sorted := slices.Clone(names)
+	sort.Strings(sorted)
+	return s.combine(slices.Compact(sorted)), nil
+}
+
 // MetadataKey is the key, user or team metadata entry that attaches
 // profiles to a caller: a comma-separated list of profile names.
 const MetadataKey = "guardrails"
@@ -342,7 +357,29 @@ func (p *Policy) Request(d llm.Dialect, body []byte, sess *Session, info Request
 			return nil, &BlockedError{Reason: fmt.Sprintf("%d messages exceed the limit of %d", n, l.Messages)}
 		}
 	}
-	texts := RequestTexts(d, body, nil)
+	body, err := p.check(RequestTexts(d, body, nil), body, sess)
+	if err != nil {
+		return nil, err
+	}
+	// Managed system prompts come last: they are the operator's text, not
+	// the caller's, so they are neither filtered nor redacted.
+	for i := len(p.prompts) - 1; i >= 0; i-- { // prepended last to first: they read in profile order
+		sp := p.prompts[i]
+		text, err := sp.render(info.Caller)
+		if err != nil {
+			return nil, &llm.Error{Kind: llm.KindInternal, Message: "the managed system prompt could not be rendered", Err: err}
+		}
+		if body, err = applySystemPrompt(d, body, text, sp.replace); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// check runs the text rules (per-message size, deny, words, allow) and
+// the redaction over texts of body, returning the rewritten body.
+func (p *Policy) check(texts []Text, body []byte, sess *Session) ([]byte, error) {
+	l := p.limits
 	if l.MessageChars > 0 {
 		chars := map[int]int{}
 		for _, t := range texts {
@@ -382,20 +419,17 @@ func (p *Policy) Request(d llm.Dialect, body []byte, sess *Session, info Request
 			edits = append(edits, Edit{Text: t, Value: out})
 		}
 	}
-	body = Rewrite(body, edits)
-	// Managed system prompts come last: they are the operator's text, not
-	// the caller's, so they are neither filtered nor redacted.
-	for i := len(p.prompts) - 1; i >= 0; i-- { // prepended last to first: they read in profile order
-		sp := p.prompts[i]
-		text, err := sp.render(info.Caller)
-		if err != nil {
-			return nil, &llm.Error{Kind: llm.KindInternal, Message: "the managed system prompt could not be rendered", Err: err}
-		}
-		if body, err = applySystemPrompt(d, body, text, sp.replace); err != nil {
-			return nil, err
-		}
+	return Rewrite(body, edits), nil
+}
+
+// Body checks an arbitrary JSON body (an inbound API request, MCP tool
+// arguments): every string in it is a user text. It returns the body with
+// the redactions applied (the same slice when nothing matched).
+func (p *Policy) Body(body []byte) ([]byte, error) {
+	if !gjson.ValidBytes(body) {
+		return body, nil // not JSON: the API's own validation answers
 	}
-	return body, nil
+	return p.check(allStrings(gjson.ParseBytes(body), "user", 0, nil), body, p.NewSession())
 }
 
 // checkAllow requires each user message's text to match an allow pattern.

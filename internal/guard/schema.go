@@ -142,6 +142,31 @@ func validate(s *jsonschema.Schema, text string) error {
 	return errors.New(strings.Join(leaves, "; "))
 }
 
+// Validator is one compiled JSON Schema.
+type Validator struct{ s *jsonschema.Schema }
+
+// CompileSchema compiles a JSON Schema document (external $refs refused).
+func CompileSchema(raw []byte) (*Validator, error) {
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.AddResource("urn:tidegate:schema", doc); err != nil {
+		return nil, err
+	}
+	s, err := c.Compile("urn:tidegate:schema")
+	if err != nil {
+		return nil, err
+	}
+	return &Validator{s}, nil
+}
+
+// Check validates a JSON text; the error names where and which keyword
+// failed, never the values.
+func (v *Validator) Check(text string) error { return validate(v.s, text) }
+
 // AnswerOf extracts the text and tool calls of a whole answer: the body
 // in dialect d when raw is set, else the canonical response.
 func AnswerOf(d llm.Dialect, raw []byte, resp *llm.Response) (string, []llm.ToolCall) {

@@ -58,6 +58,21 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 	if err != nil {
 		return refuse(fmt.Sprintf("cannot build the request for %s: %v", t.Name, err))
 	}
+	if t.Operation != nil && s.opt.Guards.Has(t.Operation.ID) && req.Body != nil {
+		// The operation's body guards see the body the tool call became,
+		// as they see an HTTP caller's.
+		body, err := io.ReadAll(req.Body)
+		if err == nil {
+			body, err = s.opt.Guards.Check(t.Operation.ID, body)
+		}
+		if err != nil {
+			e := llm.AsError(err)
+			c.Finish(e.HTTPStatus(), false, e)
+			return toolError(e.Message)
+		}
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		e := s.upstreamFailure(ctx, err)

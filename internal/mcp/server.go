@@ -49,6 +49,8 @@ type Options struct {
 	// Limits are the operations' x-tidegate-middlewares rate limits (the
 	// same as the HTTP proxy's); nil: none.
 	Limits *apigw.Limits
+	// Guards are the operations' body guards, run over the arguments.
+	Guards *apigw.BodyGuards
 }
 
 // Defaults.
