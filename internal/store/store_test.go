@@ -707,6 +707,28 @@ func TestConcurrentUse(t *testing.T) {
 	})
 }
 
+// Migration 3: cache hits are stored and read back as such.
+func TestUsageCacheHit(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := open(t, url)
+		if err := s.InsertUsage(ctx, []Usage{{RequestID: "hit", Model: "m", Status: 200, CacheHit: true}, {RequestID: "miss", Model: "m", Status: 200}}); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := s.Logs(ctx, LogFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, e := range entries {
+			got[e.RequestID] = e.CacheHit
+		}
+		if !got["hit"] || got["miss"] || len(got) != 2 {
+			t.Fatalf("cache_hit read back as %v", got)
+		}
+	})
+}
+
 // Migration 2 fills usage_spend from the usage rows written before it.
 func TestSpendBackfill(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url string) {
@@ -724,7 +746,7 @@ func TestSpendBackfill(t *testing.T) {
 		}
 		// Back to schema version 1, with the usage rows kept.
 		d := s.(*sqlStore).db
-		for _, q := range []string{"DROP TABLE usage_spend", "DELETE FROM schema_migrations WHERE version >= 2",
+		for _, q := range []string{"ALTER TABLE usage DROP COLUMN cache_hit", "DROP TABLE usage_spend", "DELETE FROM schema_migrations WHERE version >= 2",
 			"CREATE INDEX usage_key_time ON usage (key_id, time)", "CREATE INDEX usage_user_time ON usage (user_id, time)",
 			"CREATE INDEX usage_team_time ON usage (team_id, time)", "CREATE INDEX usage_model_time ON usage (model, time)"} {
 			if _, err := d.exec(ctx, q); err != nil {
