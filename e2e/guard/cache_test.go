@@ -1,11 +1,16 @@
 package guard_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
 
 	"github.com/tidegate/tidegate/internal/testgateway"
@@ -154,6 +159,59 @@ func TestCacheBypassAndFailures(t *testing.T) {
 		}
 		if want := []string{"miss", "hit"}[i]; r.Header.Get("x-tidegate-cache") != want {
 			t.Errorf("caller %d: cache %q, want %q", i, r.Header.Get("x-tidegate-cache"), want)
+		}
+	}
+}
+
+// TestCacheRedis: two gateways sharing Redis share the cache (a hit on
+// the second after a miss on the first), under a key prefix of the test's
+// own that is removed afterwards.
+func TestCacheRedis(t *testing.T) {
+	addr := os.Getenv("TIDEGATE_TEST_REDIS")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second})
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Skipf("redis not reachable at %s (set TIDEGATE_TEST_REDIS): %v", addr, err)
+	}
+	prefix := fmt.Sprintf("tidegate-e2e-cache-%d:", time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+	})
+	yaml := `
+redis: redis://` + addr + `/0
+counters: {prefix: "` + prefix + `counters:"}
+providers:
+  oai: {type: openai, base_url: "{{openai}}/v1", api_key: "` + testgateway.OpenAIKey + `"}
+cache: {backend: redis, prefix: "` + prefix + `", ttl: 30s}
+models:
+  gpt: {provider: oai, model: gpt-4o-mini, cache: {}}
+`
+	a, b := testgateway.Start(t, yaml), testgateway.Start(t, yaml)
+	a.OpenAI.Set(testupstream.Reply{Text: "shared answer"})
+	body := `{"model":"gpt","stream":true,"messages":[{"role":"user","content":"shared"}]}`
+	if r := postH(t, a.URL+"/v1/chat/completions", body, nil); r.Header.Get("x-tidegate-cache") != "miss" {
+		t.Fatalf("first: %q %s", r.Header.Get("x-tidegate-cache"), r)
+	}
+	r := postH(t, b.URL+"/v1/chat/completions", body, nil)
+	if text, _, _ := streamText(t, r.Body); r.Header.Get("x-tidegate-cache") != "hit" || text != "shared answer" || b.OpenAI.Posts() != 0 {
+		t.Fatalf("second gateway: %q %q (%d upstream calls)", r.Header.Get("x-tidegate-cache"), text, b.OpenAI.Posts())
+	}
+	keys, err := client.Keys(context.Background(), prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no cache keys under %s: %v", prefix, err)
+	}
+	for _, k := range keys {
+		if ttl := client.PTTL(context.Background(), k).Val(); !strings.HasPrefix(k, prefix+"counters:") && (ttl <= 0 || ttl > 30*time.Second) {
+			t.Errorf("%s has TTL %v, want (0, 30s]", k, ttl)
 		}
 	}
 }

@@ -423,3 +423,19 @@ models:
 		}
 	}
 }
+
+// TestEmbeddingsGuarded: embedding inputs are texts a model sees too.
+func TestEmbeddingsGuarded(t *testing.T) {
+	g := testgateway.Start(t, config)
+	g.OpenAI.Set(testupstream.Reply{Embedding: []float32{0.5, 0.25}})
+	r := post(t, g.URL+"/v1/embeddings", `{"model":"gpt","input":["mail jane@example.com","plain"]}`)
+	if r.Status != 200 {
+		t.Fatal(r)
+	}
+	if got := gjson.GetBytes(g.OpenAI.Last().Body, "input").Raw; got != `["mail [EMAIL_1]","plain"]` {
+		t.Fatalf("upstream input %s", got)
+	}
+	if r := post(t, g.URL+"/v1/embeddings", `{"model":"gpt","input":"AKIAIOSFODNN7EXAMPLE"}`); r.Status != 400 || !strings.Contains(string(r.Body), "aws_key") {
+		t.Fatalf("secret embedding: %s", r)
+	}
+}

@@ -28,6 +28,9 @@ type Text struct {
 // tool-call arguments (for Anthropic tool_use, every string inside
 // input). Images, audio, files and signed thinking blocks are skipped.
 func RequestTexts(d llm.Dialect, body []byte, dst []Text) []Text {
+	if in := gjson.GetBytes(body, "input"); in.Exists() && !gjson.GetBytes(body, "messages").Exists() {
+		return allStrings(in, "user", -1, dst) // embeddings: the input texts
+	}
 	if d == llm.DialectAnthropic {
 		sys := gjson.GetBytes(body, "system")
 		dst = contentTexts(sys, "system", -1, dst)

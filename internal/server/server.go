@@ -323,6 +323,9 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, c, err)
 		return
 	}
+	if _, body, ok = s.guardRequest(w, r, c, id, route, env{model: model.Str}, in, body); !ok {
+		return
+	}
 	req, err := openai.DecodeEmbedRequest(body)
 	if err != nil {
 		s.writeError(w, c, err)
