@@ -439,3 +439,36 @@ func TestEmbeddingsGuarded(t *testing.T) {
 		t.Fatalf("secret embedding: %s", r)
 	}
 }
+
+// TestSchemaGuardStream: a streamed answer that does not match its schema
+// ends with a schema error event instead of its clean end.
+func TestSchemaGuardStream(t *testing.T) {
+	g := testgateway.Start(t, `
+providers:
+  oai: {type: openai, base_url: "{{openai}}/v1", api_key: "`+testgateway.OpenAIKey+`"}
+  ant: {type: anthropic, base_url: "{{anthropic}}", api_key: "`+testgateway.AnthropicKey+`"}
+guardrails:
+  json: {pii: off, secrets: off, schema: {}}
+models:
+  gpt:    {provider: oai, model: gpt-4o-mini, guardrails: [json]}
+  claude: {provider: ant, model: claude-sonnet-4-5, guardrails: [json]}
+`)
+	schema := `{"type":"object","required":["age"]}`
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/chat/completions", `{"model":"gpt","stream":true,"messages":[{"role":"user","content":"age?"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":` + schema + `}}}`},
+		{"/v1/messages", `{"model":"claude","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"age?"}],"output_format":{"type":"json_schema","schema":` + schema + `}}`},
+	} {
+		g.OpenAI.Set(testupstream.Reply{Text: `{"name": "x"}`})
+		g.Anthropic.Set(testupstream.Reply{Text: `{"name": "x"}`})
+		r := postH(t, g.URL+tc.path, tc.body, map[string]string{"anthropic-version": "2023-06-01"})
+		if _, _, e := streamText(t, r.Body); !strings.Contains(e, "does not match the requested JSON schema: at /: required") {
+			t.Errorf("%s invalid: error %q in %s", tc.path, e, r.Body)
+		}
+		g.OpenAI.Set(testupstream.Reply{Text: `{"age": 3}`})
+		g.Anthropic.Set(testupstream.Reply{Text: `{"age": 3}`})
+		r = postH(t, g.URL+tc.path, tc.body, map[string]string{"anthropic-version": "2023-06-01"})
+		if text, _, e := streamText(t, r.Body); e != "" || text != `{"age": 3}` {
+			t.Errorf("%s valid: %q %q", tc.path, text, e)
+		}
+	}
+}

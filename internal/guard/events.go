@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/tidegate/tidegate/internal/llm"
 )
@@ -31,8 +32,12 @@ func BlockedRequest(policy string, b *BlockedError) *llm.Error {
 // released before the block's stop), and events lose their upstream
 // bytes so the caller's encoder renders the redacted text. A blocked
 // match ends the stream with BlockedResponse.
-func (p *Policy) Stream(first llm.Event, in llm.Stream, sess *Session) llm.Stream {
-	return &guarded{in: in, p: p, sess: sess.with(p.resp), first: &first}
+//
+// With schemas, the answer's text and tool calls are collected as they
+// pass, and a stream whose answer does not match ends with a schema error
+// event instead of its clean end (what was streamed cannot be recalled).
+func (p *Policy) Stream(first llm.Event, in llm.Stream, sess *Session, schemas *Schemas) llm.Stream {
+	return &guarded{in: in, p: p, sess: sess.with(p.resp), first: &first, schemas: schemas}
 }
 
 type guarded struct {
@@ -44,6 +49,11 @@ type guarded struct {
 	red   *StreamRedactor // the open text or tool block's
 	index int
 	err   error
+
+	schemas *Schemas
+	text    strings.Builder // the answer as the upstream wrote it
+	calls   []llm.ToolCall
+	block   llm.PartType // the open block's type
 }
 
 func (g *guarded) Close() error { return g.in.Close() }
@@ -64,7 +74,12 @@ func (g *guarded) Next() (llm.Event, error) {
 		} else {
 			var err error
 			if ev, err = g.in.Next(); err != nil {
-				if errors.Is(err, io.EOF) && g.red != nil {
+				if errors.Is(err, io.EOF) && g.schemas != nil {
+					if serr := g.schemas.Check(g.text.String(), g.calls); serr != nil {
+						err = SchemaError(serr)
+					}
+				}
+				if g.red != nil {
 					g.err = err
 					if d, ok, berr := g.flush(); berr != nil {
 						return llm.Event{}, berr
@@ -90,6 +105,9 @@ func (g *guarded) Next() (llm.Event, error) {
 // that only carried upstream bytes).
 func (g *guarded) filter(ev llm.Event) (llm.Event, bool, error) {
 	ev.Raw, ev.RawDialect = nil, ""
+	if g.schemas != nil {
+		g.collect(ev)
+	}
 	switch ev.Type {
 	case 0:
 		return ev, false, nil
@@ -145,6 +163,44 @@ func (g *guarded) filter(ev llm.Event) (llm.Event, bool, error) {
 		}
 	}
 	return ev, true, nil
+}
+
+// collect keeps the answer's text and tool calls for the schema check.
+func (g *guarded) collect(ev llm.Event) {
+	switch ev.Type {
+	case llm.EventBlockStart:
+		g.block = llm.PartText
+		if ev.Part == nil {
+			break
+		}
+		g.block = ev.Part.Type
+		switch {
+		case ev.Part.Type == llm.PartText:
+			g.text.WriteString(ev.Part.Text)
+		case ev.Part.Type == llm.PartToolCall && ev.Part.ToolCall != nil:
+			g.calls = append(g.calls, llm.ToolCall{Name: ev.Part.ToolCall.Name, Arguments: ev.Part.ToolCall.Arguments})
+		case ev.Part.Type == llm.PartToolCall:
+			g.calls = append(g.calls, llm.ToolCall{})
+		}
+	case llm.EventDelta:
+		switch g.block {
+		case llm.PartToolCall:
+			g.calls[len(g.calls)-1].Arguments += ev.Text
+		case llm.PartText:
+			g.text.WriteString(ev.Text)
+		}
+	case llm.EventResponse:
+		if ev.Response != nil {
+			text, calls := AnswerOf("", nil, ev.Response)
+			g.text.WriteString(text)
+			g.calls = append(g.calls, calls...)
+		}
+	}
+}
+
+// SchemaError is the 502 an answer that fails its schema becomes.
+func SchemaError(err error) *llm.Error {
+	return &llm.Error{Kind: llm.KindUpstream, Code: "schema_validation_failed", Message: err.Error()}
 }
 
 // flush releases the open block's held text as one delta.

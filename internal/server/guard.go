@@ -35,7 +35,7 @@ func (s *Server) guardRequest(w http.ResponseWriter, r *http.Request, c *caller,
 		g = guarded{policy: p, sess: p.NewSession()}
 		body, err = p.Request(c.dialect, body, g.sess, guard.RequestInfo{MaxTokens: e.maxTokens, EstimatedTokens: in.EstimatedTokens,
 			Caller: promptCaller(id, r.Header, s.opt.Now())})
-		if err == nil && p.Schema && !e.stream {
+		if err == nil && p.Schema {
 			g.schemas, err = guard.RequestSchemas(c.dialect, body)
 		}
 		if b, ok := guard.AsBlocked(err); ok {
@@ -55,11 +55,11 @@ func (s *Server) guardRequest(w http.ResponseWriter, r *http.Request, c *caller,
 // body is redacted (and placeholders restored) in the caller's dialect, a
 // stream is wrapped. A blocked non-stream answer is returned as an error.
 func (g guarded) response(c *caller, stream bool, res *router.Result) error {
-	if g.policy == nil || !g.policy.ChecksResponse(g.sess) {
+	if g.policy == nil || (!g.policy.ChecksResponse(g.sess) && (g.schemas == nil || !stream)) {
 		return nil
 	}
 	if stream {
-		gs := g.policy.Stream(res.First, res.Stream, g.sess)
+		gs := g.policy.Stream(res.First, res.Stream, g.sess, g.schemas)
 		first, err := gs.Next()
 		if errors.Is(err, io.EOF) {
 			first, err = llm.Event{}, nil
@@ -98,7 +98,7 @@ func (g guarded) response(c *caller, stream bool, res *router.Result) error {
 // an invalid answer is asked for once more. The error is a 502 that says
 // where the answer failed, never its content.
 func (s *Server) checkSchema(r *http.Request, g guarded, c *caller, route *router.Route, req *llm.Request, in *router.Input, res *router.Result, m *meter) error {
-	if g.schemas == nil {
+	if g.schemas == nil || req.Stream { // streams are checked as they end (guard.Policy.Stream)
 		return nil
 	}
 	check := func(ev llm.Event) error {
@@ -126,7 +126,7 @@ func (s *Server) checkSchema(r *http.Request, g guarded, c *caller, route *route
 	}
 	if err != nil {
 		s.opt.Logger.Warn("answer failed its schema", "model", req.Model, "guardrail", g.policy.Name, "reason", err.Error())
-		return &llm.Error{Kind: llm.KindUpstream, Code: "schema_validation_failed", Message: err.Error()}
+		return guard.SchemaError(err)
 	}
 	return nil
 }
