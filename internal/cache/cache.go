@@ -274,7 +274,8 @@ type canon struct {
 	buf []byte
 }
 
-var ignored = map[string]bool{"model": true, "stream": true, "stream_options": true}
+// ignored are the top-level fields that do not change the answer.
+func ignored(key string) bool { return key == "model" || key == "stream" || key == "stream_options" }
 
 func (w *canon) value(v gjson.Result, top bool) {
 	switch {
@@ -285,7 +286,7 @@ func (w *canon) value(v gjson.Result, top bool) {
 		}
 		var kvs []kv
 		v.ForEach(func(k, val gjson.Result) bool {
-			if !(top && ignored[k.Str]) {
+			if !(top && ignored(k.Str)) {
 				kvs = append(kvs, kv{k.Str, val})
 			}
 			return true

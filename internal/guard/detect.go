@@ -95,8 +95,8 @@ const (
 	bJWT
 )
 
-// Builtin describes a built-in detector for configuration and docs.
-type Builtin struct {
+// builtinInfo describes a built-in detector.
+type builtinInfo struct {
 	Name  string
 	Label string
 	Class Class
@@ -104,9 +104,9 @@ type Builtin struct {
 	max   int
 }
 
-// Builtins lists the built-in detectors in priority order (on overlap the
+// builtins lists the built-in detectors in priority order (on overlap the
 // earlier one wins).
-var builtins = [...]Builtin{
+var builtins = [...]builtinInfo{
 	{"private_key", "PRIVATE_KEY", ClassSecret, bPrivateKey, 64},
 	{"anthropic_key", "ANTHROPIC_KEY", ClassSecret, bAnthropic, 160},
 	{"openai_key", "OPENAI_KEY", ClassSecret, bOpenAI, 200},

@@ -219,7 +219,11 @@ func (s *Set) Resolve(model string, metas ...map[string]string) (*Policy, error)
 	names := append([]string(nil), s.global...)
 	names = append(names, s.models[model]...)
 	for _, m := range metas {
-		for _, n := range strings.Split(m[MetadataKey], ",") {
+		v := m[MetadataKey]
+		if v == "" {
+			continue
+		}
+		for _, n := range strings.Split(v, ",") {
 			if n = strings.TrimSpace(n); n != "" {
 				if _, ok := s.profiles[n]; !ok {
 					return nil, &llm.Error{Kind: llm.KindInternal, Message: "the caller's metadata names an unknown guardrail profile", Err: fmt.Errorf("unknown guardrail %q", n)}
