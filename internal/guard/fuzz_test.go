@@ -47,8 +47,22 @@ func FuzzRedact(f *testing.F) {
 		a, _ := r.Push(text[:c])
 		b, _ := r.Push(text[c:])
 		d, _ := r.Flush()
+
 		if a+b+d != want {
 			t.Fatalf("stream cut at %d: %q, whole: %q", c, a+b+d, want)
+		}
+		// Streamed in chunks of 1–13 bytes.
+		size := int(cut)%13 + 1
+		r = sc.NewSession(false).NewStream()
+		var got strings.Builder
+		for i := 0; i < len(text); i += size {
+			out, _ := r.Push(text[i:min(i+size, len(text))])
+			got.WriteString(out)
+		}
+		rest, _ := r.Flush()
+		got.WriteString(rest)
+		if got.String() != want {
+			t.Fatalf("stream in %d-byte chunks: %q, whole: %q", size, got.String(), want)
 		}
 	})
 }

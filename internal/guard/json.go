@@ -156,3 +156,31 @@ func Rewrite(body []byte, edits []Edit) []byte {
 	}
 	return append(out, body[prev:]...)
 }
+
+// maxDepth bounds the nesting of bodies the guard walks (the LLM routes
+// refuse deeper bodies before the guard runs).
+const maxDepth = 128
+
+// depth is the deepest nesting of arrays and objects in a JSON text.
+func depth(body []byte) int {
+	d, deepest, inString := 0, 0, false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			d++
+			deepest = max(deepest, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return deepest
+}

@@ -433,6 +433,10 @@ func (p *Policy) Body(body []byte) ([]byte, error) {
 	if !gjson.ValidBytes(body) {
 		return body, nil // not JSON: the API's own validation answers
 	}
+	if depth(body) > maxDepth {
+		// Its strings could not all be checked: fail closed.
+		return nil, &BlockedError{Reason: fmt.Sprintf("the body is nested deeper than %d levels", maxDepth)}
+	}
 	return p.check(allStrings(gjson.ParseBytes(body), "user", 0, nil), body, p.NewSession())
 }
 

@@ -135,3 +135,28 @@ func FuzzRequest(f *testing.F) {
 		_, _ = p.ResponseBody(d, []byte(body), p.NewSession())
 	})
 }
+
+func TestOddBodies(t *testing.T) {
+	s, _ := New(parse(t, "guardrails: {g: {}}\nglobal_guardrails: [g]\n"))
+	p, _ := s.Resolve("x")
+	deep := strings.Repeat(`{"a":`, 200) + `"jane@example.com"` + strings.Repeat("}", 200)
+	if _, err := p.Body([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested deeper than 128") {
+		t.Fatalf("deep body: %v", err)
+	}
+	ok := strings.Repeat(`{"a":`, 100) + `"jane@example.com \"quoted\" {["` + strings.Repeat("}", 100)
+	out, err := p.Body([]byte(ok))
+	if err != nil || !strings.Contains(string(out), "[EMAIL_1]") {
+		t.Fatalf("nested body: %s %v", out, err)
+	}
+	// A tool_use input nested 120 levels, a 1 MB message and invalid UTF-8.
+	nested := `{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":` + strings.Repeat(`{"a":[`, 60) + `"x@example.com"` + strings.Repeat("]}", 60) + `}]}]}`
+	out, err = p.Request(llm.DialectAnthropic, []byte(nested), p.NewSession(), RequestInfo{})
+	if err != nil || !strings.Contains(string(out), "[EMAIL_1]") || !json.Valid(out) {
+		t.Fatalf("nested tool input: %v", err)
+	}
+	huge := `{"messages":[{"role":"user","content":"` + strings.Repeat("word 12 ", 1<<17) + "a@example.com \xff" + `"}]}`
+	out, err = p.Request(llm.DialectOpenAI, []byte(huge), p.NewSession(), RequestInfo{})
+	if err != nil || !strings.HasSuffix(gjson.GetBytes(out, "messages.0.content").String(), "[EMAIL_1] \ufffd") {
+		t.Fatalf("huge message: %v", err)
+	}
+}
