@@ -23,6 +23,7 @@ providers:
   ant: {type: anthropic, base_url: "{{anthropic}}", api_key: "` + testgateway.AnthropicKey + `"}
 guardrails:
   mask: {restore: true}
+  json: {pii: off, secrets: off, schema: {}}
 cache: {ttl: 1m}
 models:
   gpt:    {provider: oai, model: gpt-4o-mini, cache: {}}
@@ -30,6 +31,7 @@ models:
   cross:  {provider: ant, model: claude-sonnet-4-5, cache: {}}
   masked: {provider: oai, model: gpt-4o-mini, cache: {}, guardrails: [mask]}
   plain:  {provider: oai, model: gpt-4o-mini}
+  typed:  {provider: oai, model: gpt-4o-mini, cache: {}, guardrails: [json]}
 `
 
 func postH(t *testing.T, url, body string, h map[string]string) response {
@@ -144,6 +146,16 @@ func TestCacheBypassAndFailures(t *testing.T) {
 	g.OpenAI.Set(testupstream.Reply{Text: "whole"})
 	if r := postH(t, g.URL+"/v1/chat/completions", cut, nil); r.Header.Get("x-tidegate-cache") != "miss" {
 		t.Fatalf("a cut stream was cached: %q", r.Header.Get("x-tidegate-cache"))
+	}
+	// A stream that fails its schema reached its end upstream, but is not
+	// stored.
+	typed := `{"model":"typed","stream":true,"messages":[{"role":"user","content":"q"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object","required":["age"]}}}}`
+	g.OpenAI.Set(testupstream.Reply{Text: "{}"})
+	for range 2 {
+		r := postH(t, g.URL+"/v1/chat/completions", typed, nil)
+		if _, _, e := streamText(t, r.Body); r.Header.Get("x-tidegate-cache") != "miss" || !strings.Contains(e, "schema") {
+			t.Fatalf("typed stream: cache %q, error %q", r.Header.Get("x-tidegate-cache"), e)
+		}
 	}
 	if r := postH(t, g.URL+"/v1/chat/completions", `{"model":"plain","messages":[{"role":"user","content":"q"}]}`, nil); r.Header.Get("x-tidegate-cache") != "" {
 		t.Fatalf("uncached model has x-tidegate-cache %q", r.Header.Get("x-tidegate-cache"))

@@ -80,22 +80,20 @@ func (s *Server) store(r *http.Request, cr *cache.Request, e *cache.Entry) {
 	}
 }
 
-// recorder collects a stream's canonical events and stores them once it
-// ends cleanly; a stream that fails or is cut is never stored.
-func (s *Server) recorder(r *http.Request, cr *cache.Request, res *router.Result) llm.Stream {
-	rec := &recording{Stream: res.Stream, s: s, r: r, cr: cr,
-		entry: cache.Entry{Provider: res.Target.Provider.Name(), Model: res.Target.Model}}
-	rec.add(res.First)
-	return rec
-}
-
+// recording collects a stream's canonical events (before the response
+// guard: placeholders stay placeholders) and notes a clean end; the
+// handler stores them once the stream also reached the caller whole, so
+// a failed, cut or guard-refused stream is never stored.
 type recording struct {
 	llm.Stream
-	s     *Server
-	r     *http.Request
-	cr    *cache.Request
 	entry cache.Entry
 	done  bool
+}
+
+func newRecording(res *router.Result) *recording {
+	rec := &recording{Stream: res.Stream, entry: cache.Entry{Provider: res.Target.Provider.Name(), Model: res.Target.Model}}
+	rec.add(res.First)
+	return rec
 }
 
 func (rec *recording) add(ev llm.Event) {
@@ -109,9 +107,8 @@ func (rec *recording) Next() (llm.Event, error) {
 	switch {
 	case err == nil:
 		rec.add(ev)
-	case errors.Is(err, io.EOF) && !rec.done:
+	case errors.Is(err, io.EOF):
 		rec.done = true
-		rec.s.store(rec.r, rec.cr, &rec.entry)
 	}
 	return ev, err
 }

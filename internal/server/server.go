@@ -171,8 +171,10 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 			return
 		}
 		upstream := res.First // what the cache stores: before the response guard
+		var rec *recording
 		if env.stream && cached.Missed() {
-			res.Stream = s.recorder(r, cached, res)
+			rec = newRecording(res)
+			res.Stream = rec
 		}
 		if err := g.response(c, env.stream, res); err != nil {
 			status, failure = llm.AsError(err).HTTPStatus(), err
@@ -184,7 +186,9 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		h.Set("x-tidegate-model", res.Target.Model)
 		h.Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
 		if env.stream {
-			s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name())
+			if s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name()) && rec != nil && rec.done {
+				s.store(r, cached, &rec.entry) // only a stream that reached the caller whole
+			}
 			return
 		}
 		s.respond(w, c, res.First)
@@ -213,8 +217,9 @@ func (s *Server) respond(w http.ResponseWriter, c *caller, ev llm.Event) {
 }
 
 // stream relays events as they arrive, flushing each one. A failure after
-// the first byte becomes an error event in the caller's dialect.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string) {
+// the first byte becomes an error event in the caller's dialect. It
+// reports whether the stream ended cleanly and reached the caller.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string) bool {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -236,13 +241,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *
 		return true
 	}
 	if !write(enc.Encode(buf[:0], first)) {
-		return
+		return false
 	}
 	for {
 		ev, err := events.Next()
 		if errors.Is(err, io.EOF) {
-			write(enc.Finish(buf[:0]))
-			return
+			return write(enc.Finish(buf[:0]))
 		}
 		if err != nil {
 			e := llm.AsError(err)
@@ -250,11 +254,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *
 				s.opt.Logger.Warn("stream failed after first byte", "model", req.Model, "provider", provider, "error", e.Error())
 			}
 			write(enc.Error(buf[:0], e))
-			return
+			return false
 		}
 		buf = enc.Encode(buf[:0], ev)
 		if !write(buf) {
-			return // the client went away; the deferred Close cancels upstream
+			return false // the client went away; the deferred Close cancels upstream
 		}
 	}
 }
