@@ -88,6 +88,10 @@ func contentTexts(c gjson.Result, role string, msg int, dst []Text) []Text {
 			dst = str(get(b, "text"), role, msg, dst)
 		case "tool_use", "server_tool_use":
 			dst = allStrings(get(b, "input"), role, msg, dst)
+		case "document":
+			if src := get(b, "source"); get(src, "type").Str == "text" {
+				dst = str(get(src, "data"), role, msg, dst) // a plain-text document
+			}
 		case "tool_result":
 			r := "tool"
 			if role == "system" {

@@ -160,3 +160,13 @@ func TestOddBodies(t *testing.T) {
 		t.Fatalf("huge message: %v", err)
 	}
 }
+
+func TestTextDocumentsAreGuarded(t *testing.T) {
+	s, _ := New(parse(t, "guardrails: {g: {}}\nglobal_guardrails: [g]\n"))
+	p, _ := s.Resolve("x")
+	body := `{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"owner: a@example.com"}},{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0x"}}]}]}`
+	out, err := p.Request(llm.DialectAnthropic, []byte(body), p.NewSession(), RequestInfo{})
+	if err != nil || gjson.GetBytes(out, "messages.0.content.0.source.data").String() != "owner: [EMAIL_1]" || gjson.GetBytes(out, "messages.0.content.1.source.data").String() != "JVBERi0x" {
+		t.Fatalf("%s %v", out, err)
+	}
+}
