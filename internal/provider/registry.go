@@ -12,14 +12,14 @@ import (
 func Build(cfgs map[string]config.Provider, cat *catalog.Catalog) (map[string]llm.Provider, error) {
 	out := make(map[string]llm.Provider, len(cfgs))
 	for name, c := range cfgs {
-		switch c.Type {
-		case config.TypeOpenAI:
+		switch {
+		case config.OpenAICompatible(c.Type):
 			out[name] = NewOpenAI(name, c, cat)
-		case config.TypeAnthropic:
+		case c.Type == config.TypeAnthropic:
 			out[name] = NewAnthropic(name, c, cat)
-		case config.TypeOllama:
+		case c.Type == config.TypeOllama:
 			out[name] = NewOllama(name, c, cat)
-		case config.TypeEcho:
+		case c.Type == config.TypeEcho:
 			out[name] = NewEcho(name)
 		default:
 			return nil, fmt.Errorf("providers.%s.type: unknown provider type %q", name, c.Type)
