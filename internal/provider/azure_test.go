@@ -109,4 +109,3 @@ func TestPresetErrors(t *testing.T) {
 		}
 	}
 }
-
