@@ -19,6 +19,10 @@ func Build(cfgs map[string]config.Provider, cat *catalog.Catalog) (map[string]ll
 			out[name] = NewAnthropic(name, c, cat)
 		case c.Type == config.TypeOllama:
 			out[name] = NewOllama(name, c, cat)
+		case c.Type == config.TypeGemini:
+			out[name] = NewGemini(name, c, cat)
+		case c.Type == config.TypeVertex:
+			out[name] = NewVertex(name, c, cat)
 		case c.Type == config.TypeEcho:
 			out[name] = NewEcho(name)
 		default:

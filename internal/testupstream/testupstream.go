@@ -81,7 +81,9 @@ type Server struct {
 	dialect   string
 }
 
-// New starts a fake upstream of dialect "openai", "anthropic" or "ollama".
+// New starts a fake upstream of dialect "openai", "anthropic", "ollama" or
+// "gemini" (Google: the Gemini API, and Vertex AI's Gemini and Claude
+// paths).
 // Close it when done (t.Cleanup(s.Close)).
 func New(dialect string) *Server {
 	s := &Server{dialect: dialect, reply: Reply{Text: "Hello from the upstream."}}
@@ -187,6 +189,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	model, _ := req["model"].(string)
 	p := r.URL.Path
+	if s.dialect == "gemini" && s.serveGoogle(w, r, rep, req) {
+		return
+	}
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
 		if stream {
@@ -237,6 +242,8 @@ func (s *Server) errorBody(status int) string {
 		return fmt.Sprintf(`{"type":"error","error":{"type":%q,"message":%q}}`, typ, msg)
 	case "ollama":
 		return fmt.Sprintf(`{"error":%q}`, msg)
+	case "gemini":
+		return googleErrorBody(status)
 	default:
 		typ := "invalid_request_error"
 		if status >= 500 {

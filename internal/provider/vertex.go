@@ -1,0 +1,129 @@
+package provider
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/tidegate/tidegate/internal/catalog"
+	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/dialect/anthropic"
+	"github.com/tidegate/tidegate/internal/dialect/gemini"
+	"github.com/tidegate/tidegate/internal/llm"
+)
+
+// VertexAnthropicVersion is the anthropic_version Vertex AI expects in
+// the body of Claude requests (instead of the anthropic-version header).
+const VertexAnthropicVersion = "vertex-2023-10-16"
+
+// Vertex talks to Google Vertex AI: Claude models (names starting with
+// "claude") through the Anthropic publisher's rawPredict and
+// streamRawPredict with the Anthropic Messages body, every other model
+// through the Google publisher's generateContent (the Gemini wire format).
+// It authenticates with a bearer access token from config; there is no
+// Application Default Credentials flow.
+type Vertex struct {
+	gemini  *Gemini
+	project string
+	region  string
+}
+
+// NewVertex builds a Vertex AI provider.
+func NewVertex(name string, cfg config.Provider, cat *catalog.Catalog) *Vertex {
+	v := &Vertex{project: cfg.Project, region: cfg.Region}
+	g := &Gemini{base: newBase(name, cfg, cat)}
+	g.modelPath = func(model string) string { return v.publisher("google") + url.PathEscape(model) }
+	g.header = func() http.Header { return bearer(cfg.Token) }
+	v.gemini = g
+	return v
+}
+
+// publisher is the path prefix of a publisher's models.
+func (v *Vertex) publisher(name string) string {
+	return "/v1/projects/" + url.PathEscape(v.project) + "/locations/" + url.PathEscape(v.region) + "/publishers/" + name + "/models/"
+}
+
+// Name is the configured name.
+func (v *Vertex) Name() string { return v.gemini.name }
+
+// Dialect is gemini; Claude requests are translated too (the body is not
+// the caller's), but their answers are Anthropic streams.
+func (v *Vertex) Dialect() llm.Dialect { return gemini.Dialect }
+
+// CloseIdleConnections releases idle upstream connections.
+func (v *Vertex) CloseIdleConnections() { v.gemini.CloseIdleConnections() }
+
+func isClaude(model string) bool { return strings.HasPrefix(model, "claude") }
+
+// Chat sends Claude models to the Anthropic publisher, others to Gemini.
+func (v *Vertex) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	if !isClaude(req.Model) {
+		return v.gemini.Chat(ctx, req)
+	}
+	p := &v.gemini.base
+	raw := passthrough(req.Source, llm.DialectAnthropic)
+	var body []byte
+	var err error
+	if raw {
+		body, err = anthropic.RewriteRequest(req.Source.Body, req.Model, req.Stream)
+	} else if err = req.Decode(); err == nil {
+		body, err = anthropic.EncodeMessagesRequest(promptAsMessages(req), p.info(req.Model))
+	}
+	if err == nil {
+		body, err = vertexClaudeBody(body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	method := ":rawPredict"
+	if req.Stream {
+		method = ":streamRawPredict"
+	}
+	resp, err := p.post(ctx, v.publisher("anthropic")+url.PathEscape(req.Model)+method, body, v.gemini.header(), anthropic.DecodeError)
+	if err != nil {
+		return nil, err
+	}
+	if req.Stream {
+		return p.guard(ctx, anthropic.NewStreamDecoder(resp.Body, raw), resp.Body), nil
+	}
+	data, err := p.readBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if raw {
+		if !gjson.ValidBytes(data) {
+			return nil, invalidJSON(p.name)
+		}
+		return single(llm.Event{Type: llm.EventResponse, Response: sniffAnthropic(data), Raw: data, RawDialect: llm.DialectAnthropic}), nil
+	}
+	r, err := anthropic.DecodeResponse(data)
+	if err != nil {
+		return nil, upstreamDecodeError(p.name, err)
+	}
+	r.Op = req.Op
+	return single(llm.Event{Type: llm.EventResponse, Response: r}), nil
+}
+
+// vertexClaudeBody moves the model to the URL and pins Vertex's version.
+func vertexClaudeBody(body []byte) ([]byte, error) {
+	out, err := sjson.DeleteBytes(body, "model")
+	if err == nil {
+		out, err = sjson.SetBytes(out, "anthropic_version", VertexAnthropicVersion)
+	}
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Message: "cannot rewrite request body", Err: err}
+	}
+	return out, nil
+}
+
+// Embed uses Gemini embeddings; Claude has none.
+func (v *Vertex) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if isClaude(req.Model) {
+		return nil, llm.Errorf(llm.KindInvalidRequest, "model %s does not offer embeddings", req.Model)
+	}
+	return nil, llm.Errorf(llm.KindInvalidRequest, "embeddings are not supported on Vertex AI providers yet (model %s)", req.Model)
+}
