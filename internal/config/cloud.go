@@ -35,8 +35,17 @@ func applyCloudDefaults(p *Provider, getenv func(string) string) {
 			p.APIVersion = DefaultAzureAPIVersion
 		}
 	case TypeBedrock:
-		if p.Region == "" && getenv != nil {
-			p.Region = firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+		if getenv != nil {
+			if p.Region == "" {
+				p.Region = firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+			}
+			// The standard AWS variables, unless config names credentials.
+			if p.AccessKeyID == "" && p.APIKey == "" {
+				p.AccessKeyID, p.SecretAccessKey, p.SessionToken = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
+				if p.AccessKeyID == "" {
+					p.APIKey = getenv("AWS_BEARER_TOKEN_BEDROCK")
+				}
+			}
 		}
 	case TypeVertex:
 		if p.Region == "" {
@@ -97,6 +106,9 @@ func (p Provider) validateCloud(path string, add func(path, format string, args 
 		}
 		if (p.AccessKeyID == "") != (p.SecretAccessKey == "") {
 			add(path, "access_key_id and secret_access_key go together")
+		}
+		if p.AccessKeyID == "" && p.APIKey == "" {
+			add(path, "bedrock needs credentials: access_key_id and secret_access_key, an api_key (Bedrock API key), or the AWS_* environment variables")
 		}
 	case TypeVertex:
 		if p.Project == "" {

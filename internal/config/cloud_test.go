@@ -21,7 +21,7 @@ providers:
   br:  {type: bedrock}
   vx:  {type: vertex, project: p1, token: t}
   vg:  {type: vertex, project: p1, region: global}
-`), env(map[string]string{"AWS_REGION": "eu-west-1"}))
+`), env(map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,10 @@ providers:
 	if cfg.Providers["az"].APIVersion != DefaultAzureAPIVersion || cfg.Providers["br"].Region != "eu-west-1" || cfg.Providers["vx"].Region != DefaultVertexLocation {
 		t.Errorf("defaults: %+v %+v %+v", cfg.Providers["az"], cfg.Providers["br"], cfg.Providers["vx"])
 	}
-	if m := string(cfg.Marshal()); strings.Contains(m, "token: t\n") {
+	if br := cfg.Providers["br"]; br.AccessKeyID != "AKIA1" || br.SecretAccessKey != "s3cr3t" {
+		t.Errorf("bedrock credentials from the environment: %+v", br)
+	}
+	if m := string(cfg.Marshal()); strings.Contains(m, "token: t\n") || strings.Contains(m, "s3cr3t") {
 		t.Errorf("token not redacted:\n%s", m)
 	}
 }
@@ -51,6 +54,7 @@ func TestCloudValidation(t *testing.T) {
 providers:
   az:  {type: azure, api_key: k, deployments: {gpt-4o: "a/b"}}
   br:  {type: bedrock, access_key_id: AKIA}
+  br2: {type: bedrock, region: us-east-1}
   vx:  {type: vertex}
   oai: {type: openai, api_version: "2024-10-21", region: us-east-1, project: p, deployments: {a: b}}
 `), env(nil))
@@ -62,6 +66,7 @@ providers:
 		"providers.az.deployments.gpt-4o: must be a deployment name",
 		"providers.br.region: required for bedrock",
 		"providers.br: access_key_id and secret_access_key go together",
+		"providers.br2: bedrock needs credentials",
 		"providers.vx.project: required for vertex",
 		"providers.oai.api_version: only for type azure",
 		"providers.oai.deployments: only for type azure",

@@ -81,9 +81,9 @@ type Server struct {
 	dialect   string
 }
 
-// New starts a fake upstream of dialect "openai", "anthropic", "ollama" or
+// New starts a fake upstream of dialect "openai", "anthropic", "ollama",
 // "gemini" (Google: the Gemini API, and Vertex AI's Gemini and Claude
-// paths).
+// paths) or "bedrock" (Converse and ConverseStream, SigV4 verified).
 // Close it when done (t.Cleanup(s.Close)).
 func New(dialect string) *Server {
 	s := &Server{dialect: dialect, reply: Reply{Text: "Hello from the upstream."}}
@@ -192,6 +192,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.dialect == "gemini" && s.serveGoogle(w, r, rep, req) {
 		return
 	}
+	if s.dialect == "bedrock" && s.serveBedrock(w, r, rep, body) {
+		return
+	}
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
 		if stream {
@@ -244,6 +247,8 @@ func (s *Server) errorBody(status int) string {
 		return fmt.Sprintf(`{"error":%q}`, msg)
 	case "gemini":
 		return googleErrorBody(status)
+	case "bedrock":
+		return fmt.Sprintf(`{"message":%q}`, msg)
 	default:
 		typ := "invalid_request_error"
 		if status >= 500 {
