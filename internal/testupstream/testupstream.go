@@ -31,6 +31,9 @@ type Reply struct {
 	// InterleaveTools makes OpenAI streams send the argument fragments of
 	// several tool calls interleaved, as parallel tool calls can.
 	InterleaveTools bool
+	// UsageOnFinish puts the usage on OpenAI's finish chunk whatever the
+	// request asked, as Mistral does (it rejects stream_options).
+	UsageOnFinish bool
 
 	Usage      Usage
 	StopReason string // dialect value; empty: natural default
