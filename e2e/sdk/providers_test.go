@@ -216,3 +216,72 @@ func TestProvidersErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestProvidersModelList: /v1/models carries the catalogue's context
+// window, max output, modalities and prices for the new providers' models,
+// through the SDK's Models client (the extra fields are in the raw JSON).
+func TestProvidersModelList(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	page, err := oaiClient(g).Models.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"gemini":        `"context_window":1048576,"max_output":65536,"modalities":["text","image","audio","video","pdf"],"pricing":{"currency":"USD","per":"1M tokens","input":0.3,"output":2.5,"cache_read":0.03,"cache_write":0}`,
+		"bedrock":       `"context_window":200000,"max_output":64000,"modalities":["text","image","pdf"],"pricing":{"currency":"USD","per":"1M tokens","input":3,"output":15,"cache_read":0.3,"cache_write":3.75}`,
+		"vertex-claude": `"context_window":200000,"max_output":64000`,
+		"mistral":       `"context_window":131072`,
+		"deepseek":      `"pricing":{"currency":"USD","per":"1M tokens","input":0.28,"output":0.42,"cache_read":0.028,"cache_write":0}`,
+		"xai":           `"context_window":256000`,
+		"fireworks":     `"input":0.9`,
+		"groq":          `"input":0.59`,
+		"perplexity":    `"context_window":127072`,
+	}
+	seen := 0
+	for _, m := range page.Data {
+		if w, ok := want[m.ID]; ok {
+			seen++
+			if !strings.Contains(m.RawJSON(), w) {
+				t.Errorf("%s: %s lacks %s", m.ID, m.RawJSON(), w)
+			}
+		}
+	}
+	assertEq(t, "enriched models seen", seen, len(want))
+	one, err := oaiClient(g).Models.Get(t.Context(), "gemini")
+	if err != nil || !strings.Contains(one.RawJSON(), `"context_window":1048576`) {
+		t.Fatalf("GET /v1/models/gemini: %v %s", err, one.RawJSON())
+	}
+}
+
+// TestProvidersCostRouting: the cost strategy orders targets of different
+// providers by the new catalogue prices (Gemini Flash before Claude on
+// Bedrock, before GPT-4.1 on Azure).
+func TestProvidersCostRouting(t *testing.T) {
+	g := testgateway.Start(t, providersConfig+`
+  cheapest:
+    strategy: cost
+    targets:
+      - {provider: bedrock, model: us.anthropic.claude-sonnet-4-5-20250929-v1:0}
+      - {provider: azure,   model: gpt-4.1}
+      - {provider: gemini,  model: gemini-2.5-flash}
+`)
+	g.Google.Set(testupstream.Reply{Text: "cheap answer"})
+	c, err := oaiClient(g).Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "cheapest",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEq(t, "content", c.Choices[0].Message.Content, "cheap answer")
+	assertEq(t, "bedrock calls", g.Bedrock.Posts(), 0)
+	assertEq(t, "azure calls", g.OpenAI.Posts(), 0)
+	// With Gemini down (500), the next cheapest is Azure's gpt-4.1.
+	g.Google.Set(testupstream.Reply{Status: 500})
+	g.OpenAI.Set(testupstream.Reply{Text: "azure answer"})
+	c, err = oaiClient(g).Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "cheapest",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEq(t, "content", c.Choices[0].Message.Content, "azure answer")
+	assertEq(t, "bedrock calls", g.Bedrock.Posts(), 0)
+}

@@ -124,6 +124,8 @@ type ModelInfo struct {
 	OutputPrice     *float64 `yaml:"output_price"`
 	CacheReadPrice  *float64 `yaml:"cache_read_price"`
 	CacheWritePrice *float64 `yaml:"cache_write_price"`
+	// Modalities are the input kinds accepted: text, image, audio, video, pdf.
+	Modalities []string `yaml:"modalities"`
 }
 
 // Auth modes.
@@ -435,6 +437,11 @@ func (c *Config) Validate() error {
 		for i, field := range []string{"input_price", "output_price", "cache_read_price", "cache_write_price"} {
 			if prices[i] != nil && *prices[i] < 0 {
 				add("model_info."+name+"."+field, "must not be negative")
+			}
+		}
+		for i, m := range mi.Modalities {
+			if !slices.Contains([]string{"text", "image", "audio", "video", "pdf"}, m) {
+				add(fmt.Sprintf("model_info.%s.modalities[%d]", name, i), "unknown modality %q (text, image, audio, video, pdf)", m)
 			}
 		}
 	}
