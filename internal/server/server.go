@@ -39,7 +39,7 @@ type Options struct {
 	ModelIDs []string
 	// ModelInfo enriches the model list with catalogue data; nil: none.
 	ModelInfo func(id string) (llm.ModelInfo, bool)
-	Now      func() time.Time
+	Now       func() time.Time
 	// Gate is governance (keys, limits, budgets, usage log); nil: off.
 	Gate *govern.Gate
 	// Admin serves /admin/ when set.
