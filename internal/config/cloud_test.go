@@ -78,3 +78,19 @@ providers:
 		}
 	}
 }
+
+func TestFromEnvPresets(t *testing.T) {
+	cfg := FromEnv(env(map[string]string{"GEMINI_API_KEY": "g", "GROQ_API_KEY": "q"}), false)
+	if p := cfg.Providers["gemini"]; p.Type != TypeGemini || p.APIKey != "g" || p.BaseURL != "https://generativelanguage.googleapis.com/v1beta" {
+		t.Errorf("gemini: %+v", p)
+	}
+	if m := cfg.Models["groq/*"]; m.Provider != "groq" {
+		t.Errorf("groq/*: %+v", m)
+	}
+	if _, ok := cfg.Providers["mistral"]; ok {
+		t.Error("mistral configured without its key")
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
