@@ -101,6 +101,9 @@ func (p Provider) validateCloud(path string, add func(path, format string, args 
 			}
 		}
 	case TypeBedrock:
+		if p.HealthCheck != nil {
+			add(path+".health_check", "not supported for bedrock (the runtime API has no cheap authenticated GET)")
+		}
 		if p.Region == "" {
 			add(path+".region", "required for bedrock (or set AWS_REGION)")
 		}

@@ -54,7 +54,7 @@ func TestCloudValidation(t *testing.T) {
 providers:
   az:  {type: azure, api_key: k, deployments: {gpt-4o: "a/b"}}
   br:  {type: bedrock, access_key_id: AKIA}
-  br2: {type: bedrock, region: us-east-1}
+  br2: {type: bedrock, region: us-east-1, health_check: {}}
   vx:  {type: vertex}
   oai: {type: openai, api_version: "2024-10-21", region: us-east-1, project: p, deployments: {a: b}}
 `), env(nil))
@@ -67,6 +67,7 @@ providers:
 		"providers.br.region: required for bedrock",
 		"providers.br: access_key_id and secret_access_key go together",
 		"providers.br2: bedrock needs credentials",
+		"providers.br2.health_check: not supported for bedrock",
 		"providers.vx.project: required for vertex",
 		"providers.oai.api_version: only for type azure",
 		"providers.oai.deployments: only for type azure",

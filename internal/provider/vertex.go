@@ -120,6 +120,11 @@ func vertexClaudeBody(body []byte) ([]byte, error) {
 	return out, nil
 }
 
+// Probe is an active health check: GET path with the token.
+func (v *Vertex) Probe(ctx context.Context, path string) error {
+	return v.gemini.Probe(ctx, path)
+}
+
 // Embed uses Gemini embeddings; Claude has none.
 func (v *Vertex) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	if isClaude(req.Model) {
