@@ -29,6 +29,7 @@ providers:
   azure:      {type: azure,      base_url: "{{openai}}",    api_key: "k-azure-0123456789", deployments: {gpt-4o-mini: mini-prod}}
   gemini:     {type: gemini,     base_url: "{{google}}/v1beta", api_key: "k-gemini-0123456789"}
   vertex:     {type: vertex,     base_url: "{{google}}", project: proj-1, region: us-east5, token: "ya29.vertex-token"}
+  cohere:     {type: cohere,     base_url: "{{cohere}}", api_key: "k-cohere-0123456789"}
   bedrock:    {type: bedrock,    base_url: "{{bedrock}}", region: us-east-1, access_key_id: "` + testupstream.BedrockAccessKeyID + `", secret_access_key: "` + testupstream.BedrockSecretAccessKey + `"}
 models:
   mistral:       {provider: mistral,    model: mistral-large-latest}
@@ -44,6 +45,7 @@ models:
   vertex-gemini: {provider: vertex,     model: gemini-2.5-pro}
   vertex-claude: {provider: vertex,     model: claude-sonnet-4-5@20250929}
   bedrock:       {provider: bedrock,    model: us.anthropic.claude-sonnet-4-5-20250929-v1:0}
+  cohere:        {provider: cohere,     model: command-a-03-2025}
 `
 
 // providerRoute is one public model of providersConfig: its fake, the
@@ -60,6 +62,7 @@ type providerRoute struct {
 func openAIFake(g *testgateway.Gateway) *testupstream.Server  { return g.OpenAI }
 func googleFake(g *testgateway.Gateway) *testupstream.Server  { return g.Google }
 func bedrockFake(g *testgateway.Gateway) *testupstream.Server { return g.Bedrock }
+func cohereFake(g *testgateway.Gateway) *testupstream.Server  { return g.Cohere }
 
 var providerRoutes = []providerRoute{
 	{"mistral", openAIFake, "/v1/chat/completions", "Authorization", "Bearer k-mistral-", true},
@@ -75,6 +78,7 @@ var providerRoutes = []providerRoute{
 	{"vertex-gemini", googleFake, "/v1/projects/proj-1/locations/us-east5/publishers/google/models/gemini-2.5-pro:", "Authorization", "Bearer ya29.vertex-token", true},
 	{"vertex-claude", googleFake, "/v1/projects/proj-1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:", "Authorization", "Bearer ya29.vertex-token", true},
 	{"bedrock", bedrockFake, "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/converse", "Authorization", "AWS4-HMAC-SHA256 Credential=" + testupstream.BedrockAccessKeyID, true},
+	{"cohere", cohereFake, "/v2/chat", "Authorization", "Bearer k-cohere-", true},
 }
 
 func (r providerRoute) checkCall(t *testing.T, g *testgateway.Gateway) {
@@ -236,6 +240,7 @@ func TestProvidersModelList(t *testing.T) {
 		"fireworks":     `"input":0.9`,
 		"groq":          `"input":0.59`,
 		"perplexity":    `"context_window":127072`,
+		"cohere":        `"context_window":256000`,
 	}
 	seen := 0
 	for _, m := range page.Data {

@@ -313,7 +313,7 @@ func modelIDs(ctx context.Context, rt *router.Router, cfg *config.Config, provid
 			names = cat.Names("claude-")
 		case config.TypeGemini:
 			names = cat.Names("gemini-")
-		case config.TypeMistral, config.TypeDeepSeek, config.TypeXAI, config.TypePerplexity, config.TypeGroq:
+		case config.TypeMistral, config.TypeDeepSeek, config.TypeXAI, config.TypePerplexity, config.TypeGroq, config.TypeCohere:
 			for _, prefix := range catalogPrefixes(typ) {
 				names = append(names, cat.Names(prefix)...)
 			}
@@ -350,6 +350,8 @@ func catalogPrefixes(typ string) []string {
 		return []string{"sonar"}
 	case config.TypeGroq:
 		return []string{"llama-3", "gpt-oss-"}
+	case config.TypeCohere:
+		return []string{"command-"}
 	}
 	return nil
 }

@@ -185,6 +185,13 @@ func Embedded() []Entry {
 		{"gemini-2.5-flash-lite", with(r(1048576, 65536, price(0.10, 0.40, 0.01, 0)), text, image, audio, video, pdf)},
 		{"gemini-2.0-flash", with(p(1048576, 8192, price(0.10, 0.40, 0.025, 0)), text, image, audio, video, pdf)},
 		{"gemini-2.0-flash-lite", with(p(1048576, 8192, price(0.075, 0.30, 0, 0)), text, image, audio, video, pdf)},
+		// Cohere (cohere.com/pricing).
+		{"command-a-03-2025", with(p(256000, 8000, price(2.50, 10, 0, 0)), text)},
+		{"command-a-reasoning-08-2025", with(r(256000, 32000, price(2.50, 10, 0, 0)), text)},
+		{"command-a-vision-07-2025", with(p(128000, 8000, price(2.50, 10, 0, 0)), text, image)},
+		{"command-r-plus-08-2024", with(p(128000, 4000, price(2.50, 10, 0, 0)), text)},
+		{"command-r-08-2024", with(p(128000, 4000, price(0.15, 0.60, 0, 0)), text)},
+		{"command-r7b-12-2024", with(p(128000, 4000, price(0.0375, 0.15, 0, 0)), text)},
 		// Amazon Nova on Bedrock (aws.amazon.com/bedrock/pricing).
 		{"nova-premier", with(p(1000000, 32000, price(2.50, 12.50, 0, 0)), text, image, video)},
 		{"nova-pro", with(p(300000, 10000, price(0.80, 3.20, 0.20, 0)), text, image, video)},

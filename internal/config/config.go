@@ -84,7 +84,8 @@ type Server struct {
 type Provider struct {
 	// Type is the provider's kind: openai, anthropic, ollama, echo; an
 	// OpenAI-compatible preset (mistral, groq, deepseek, xai, together,
-	// fireworks, openrouter, perplexity); azure, gemini, bedrock or vertex.
+	// fireworks, openrouter, perplexity); azure, gemini, bedrock, vertex or
+	// cohere.
 	Type    string            `yaml:"type"`
 	BaseURL string            `yaml:"base_url"`
 	APIKey  string            `yaml:"api_key"`
@@ -180,12 +181,13 @@ const (
 	TypeGemini  = "gemini"
 	TypeBedrock = "bedrock"
 	TypeVertex  = "vertex"
+	TypeCohere  = "cohere"
 )
 
 // ProviderTypes lists every provider type, for error messages.
 var ProviderTypes = []string{TypeOpenAI, TypeAnthropic, TypeOllama, TypeEcho,
 	TypeMistral, TypeGroq, TypeDeepSeek, TypeXAI, TypeTogether, TypeFireworks, TypeOpenRouter, TypePerplexity,
-	TypeAzure, TypeGemini, TypeBedrock, TypeVertex}
+	TypeAzure, TypeGemini, TypeBedrock, TypeVertex, TypeCohere}
 
 // OpenAICompatible reports whether a provider type speaks the OpenAI
 // Chat Completions wire format.
@@ -321,6 +323,8 @@ func defaultHealthPath(typ string) string {
 		return "/v1/models"
 	case TypeOllama:
 		return "/api/tags"
+	case TypeCohere:
+		return "/v1/models"
 	}
 	return "/models"
 }
@@ -351,6 +355,8 @@ func defaultBaseURL(typ string) string {
 		return "https://api.perplexity.ai"
 	case TypeGemini:
 		return "https://generativelanguage.googleapis.com/v1beta"
+	case TypeCohere:
+		return "https://api.cohere.com"
 	}
 	return ""
 }

@@ -27,6 +27,7 @@ func FromEnv(getenv func(string) string, ollamaUp bool) *Config {
 		{TypeMistral, "MISTRAL_API_KEY"}, {TypeGroq, "GROQ_API_KEY"}, {TypeDeepSeek, "DEEPSEEK_API_KEY"},
 		{TypeXAI, "XAI_API_KEY"}, {TypeTogether, "TOGETHER_API_KEY"}, {TypeFireworks, "FIREWORKS_API_KEY"},
 		{TypeOpenRouter, "OPENROUTER_API_KEY"}, {TypePerplexity, "PERPLEXITY_API_KEY"}, {TypeGemini, "GEMINI_API_KEY"},
+		{TypeCohere, "COHERE_API_KEY"},
 	} {
 		if key := getenv(e.env); key != "" {
 			cfg.Providers[e.typ] = Provider{Type: e.typ, APIKey: key}

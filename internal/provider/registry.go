@@ -21,6 +21,8 @@ func Build(cfgs map[string]config.Provider, cat *catalog.Catalog) (map[string]ll
 			out[name] = NewOllama(name, c, cat)
 		case c.Type == config.TypeGemini:
 			out[name] = NewGemini(name, c, cat)
+		case c.Type == config.TypeCohere:
+			out[name] = NewCohere(name, c, cat)
 		case c.Type == config.TypeBedrock:
 			out[name] = NewBedrock(name, c, cat)
 		case c.Type == config.TypeVertex:

@@ -52,12 +52,13 @@ type Gateway struct {
 	// Converse API (SigV4 checked with testupstream's credentials).
 	Google  *testupstream.Server
 	Bedrock *testupstream.Server
+	Cohere  *testupstream.Server
 	Config  *config.Config
 }
 
 // Start runs a gateway with yaml (DefaultConfig when empty); {{openai}},
-// {{anthropic}}, {{ollama}}, {{google}} and {{bedrock}} are replaced by the
-// fake upstreams' URLs.
+// {{anthropic}}, {{ollama}}, {{google}}, {{bedrock}} and {{cohere}} are
+// replaced by the fake upstreams' URLs.
 // Everything is closed when the test ends.
 func Start(t testing.TB, yaml string) *Gateway {
 	t.Helper()
@@ -92,12 +93,13 @@ func start(t testing.TB, yaml string, files map[string]string, opts []app.Option
 		Ollama:    testupstream.New("ollama"),
 		Google:    testupstream.New("gemini"),
 		Bedrock:   testupstream.New("bedrock"),
+		Cohere:    testupstream.New("cohere"),
 	}
-	for _, s := range []*testupstream.Server{g.OpenAI, g.Anthropic, g.Ollama, g.Google, g.Bedrock} {
+	for _, s := range []*testupstream.Server{g.OpenAI, g.Anthropic, g.Ollama, g.Google, g.Bedrock, g.Cohere} {
 		t.Cleanup(s.Close)
 	}
 	yaml = strings.NewReplacer("{{openai}}", g.OpenAI.URL, "{{anthropic}}", g.Anthropic.URL, "{{ollama}}", g.Ollama.URL,
-		"{{google}}", g.Google.URL, "{{bedrock}}", g.Bedrock.URL).Replace(yaml)
+		"{{google}}", g.Google.URL, "{{bedrock}}", g.Bedrock.URL, "{{cohere}}", g.Cohere.URL).Replace(yaml)
 	cfg, err := load(t, yaml, files)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -146,7 +148,7 @@ func load(t testing.TB, yaml string, files map[string]string) (*config.Config, e
 // closed local URLs), returning the load error, if any.
 func Check(yaml string) error {
 	const closed = "http://127.0.0.1:9"
-	yaml = strings.NewReplacer("{{openai}}", closed, "{{anthropic}}", closed, "{{ollama}}", closed, "{{google}}", closed, "{{bedrock}}", closed).Replace(yaml)
+	yaml = strings.NewReplacer("{{openai}}", closed, "{{anthropic}}", closed, "{{ollama}}", closed, "{{google}}", closed, "{{bedrock}}", closed, "{{cohere}}", closed).Replace(yaml)
 	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		return err

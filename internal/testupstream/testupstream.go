@@ -86,7 +86,8 @@ type Server struct {
 
 // New starts a fake upstream of dialect "openai", "anthropic", "ollama",
 // "gemini" (Google: the Gemini API, and Vertex AI's Gemini and Claude
-// paths) or "bedrock" (Converse and ConverseStream, SigV4 verified).
+// paths), "bedrock" (Converse and ConverseStream, SigV4 verified) or
+// "cohere" (v2 Chat and Embed).
 // Close it when done (t.Cleanup(s.Close)).
 func New(dialect string) *Server {
 	s := &Server{dialect: dialect, reply: Reply{Text: "Hello from the upstream."}}
@@ -198,6 +199,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.dialect == "bedrock" && s.serveBedrock(w, r, rep, body) {
 		return
 	}
+	if s.dialect == "cohere" && s.serveCohere(w, r, rep, req, stream) {
+		return
+	}
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
 		if stream {
@@ -250,7 +254,7 @@ func (s *Server) errorBody(status int) string {
 		return fmt.Sprintf(`{"error":%q}`, msg)
 	case "gemini":
 		return googleErrorBody(status)
-	case "bedrock":
+	case "bedrock", "cohere":
 		return fmt.Sprintf(`{"message":%q}`, msg)
 	default:
 		typ := "invalid_request_error"
