@@ -170,6 +170,19 @@ func TestPresets(t *testing.T) {
 			},
 		},
 		{
+			name: "fireworks passes the body through untouched",
+			typ:  config.TypeFireworks,
+			req:  passthroughReq("accounts/fireworks/models/llama-v3p3-70b-instruct", true, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}],"top_k":5}`),
+			check: func(t *testing.T, rec testupstream.Recorded, body gjson.Result, resp *llm.Response) {
+				if rec.Path != "/chat/completions" || body.Get("top_k").Int() != 5 || !body.Get("stream_options.include_usage").Bool() {
+					t.Errorf("%s %s", rec.Path, body.Raw)
+				}
+				if !strings.HasSuffix(resp.Text(), "Hi there.") { // drain joins thinking and text deltas
+					t.Errorf("text %q", resp.Text())
+				}
+			},
+		},
+		{
 			name: "together passes the body through untouched",
 			typ:  config.TypeTogether,
 			req:  passthroughReq("meta-llama/Llama-3.3-70B-Instruct-Turbo", false, `{"model":"m", "messages":[{"role":"user","name":"ann","content":"hi"}]}`),
