@@ -52,7 +52,7 @@ func presetQuirks(typ string) *quirks {
 		return &quirks{typ: typ,
 			keep: set("model", "messages", "temperature", "top_p", "max_tokens", "stream", "stop", "random_seed",
 				"response_format", "tools", "tool_choice", "presence_penalty", "frequency_penalty", "n",
-				"prediction", "parallel_tool_calls", "prompt_mode", "safe_prompt", "metadata"),
+				"prediction", "parallel_tool_calls", "prompt_mode", "safe_prompt"),
 			rename:       map[string]string{"max_completion_tokens": "max_tokens", "seed": "random_seed"},
 			messageKeep:  set("role", "content", "tool_calls", "tool_call_id", "name", "prefix"),
 			shortToolIDs: true,
