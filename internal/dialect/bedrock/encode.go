@@ -18,6 +18,9 @@ func EncodeRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 	if err := req.Decode(); err != nil {
 		return nil, err
 	}
+	if req.N > 1 {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "n", Message: "Bedrock models generate one choice per request through tidegate; n must be 1"}
+	}
 	out := request{}
 	if sys := req.SystemText(); sys != "" {
 		out.System = []block{{Text: sys}}

@@ -14,6 +14,9 @@ func EncodeRequest(req *llm.Request, info llm.ModelInfo) ([]byte, error) {
 	if err := req.Decode(); err != nil {
 		return nil, err
 	}
+	if req.N > 1 {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "n", Message: "Cohere models generate one choice per request through tidegate; n must be 1"}
+	}
 	out := request{Model: req.Model, Stream: req.Stream, MaxTokens: req.MaxTokens,
 		Temperature: req.Temperature, P: req.TopP, K: req.TopK, StopSequences: req.Stop, Seed: req.Seed,
 		FrequencyPenalty: req.FrequencyPenalty, PresencePenalty: req.PresencePenalty}
