@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // Defaults of the cloud provider types.
 const (
@@ -87,6 +90,12 @@ func (p Provider) validateCloud(path string, add func(path, format string, args 
 	if p.Type != TypeVertex && p.Project != "" {
 		add(path+".project", "only for type vertex")
 	}
+	if p.Type != TypeVertex && p.CredentialsFile != "" {
+		add(path+".credentials_file", "only for type vertex")
+	}
+	if p.Token != "" && p.CredentialsFile != "" {
+		add(path, "token and credentials_file are exclusive")
+	}
 	if p.Type != TypeBedrock && p.Type != TypeVertex && p.Region != "" {
 		add(path+".region", "only for types bedrock and vertex")
 	}
@@ -116,6 +125,18 @@ func (p Provider) validateCloud(path string, add func(path, format string, args 
 	case TypeVertex:
 		if p.Project == "" {
 			add(path+".project", "required for vertex")
+		}
+	}
+}
+
+// resolveCloudFiles makes relative credentials files relative to dir (the
+// config file's directory; "" keeps them relative to the working
+// directory).
+func (c *Config) resolveCloudFiles(dir string) {
+	for name, p := range c.Providers {
+		if p.CredentialsFile != "" && dir != "" && !filepath.IsAbs(p.CredentialsFile) {
+			p.CredentialsFile = filepath.Join(dir, p.CredentialsFile)
+			c.Providers[name] = p
 		}
 	}
 }

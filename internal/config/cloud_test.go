@@ -56,7 +56,8 @@ providers:
   br:  {type: bedrock, access_key_id: AKIA}
   br2: {type: bedrock, region: us-east-1, health_check: {}}
   vx:  {type: vertex}
-  oai: {type: openai, api_version: "2024-10-21", region: us-east-1, project: p, deployments: {a: b}}
+  oai: {type: openai, api_version: "2024-10-21", region: us-east-1, project: p, deployments: {a: b}, credentials_file: x.json}
+  vx2: {type: vertex, project: p, token: t, credentials_file: sa.json}
 `), env(nil))
 	if err == nil {
 		t.Fatal("expected errors")
@@ -73,6 +74,8 @@ providers:
 		"providers.oai.deployments: only for type azure",
 		"providers.oai.region: only for types bedrock and vertex",
 		"providers.oai.project: only for type vertex",
+		"providers.oai.credentials_file: only for type vertex",
+		"providers.vx2: token and credentials_file are exclusive",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

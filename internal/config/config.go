@@ -101,6 +101,10 @@ type Provider struct {
 	// Region (Bedrock, Vertex location) and Project (Vertex).
 	Region  string `yaml:"region"`
 	Project string `yaml:"project"`
+	// CredentialsFile is a Google credentials JSON (service account or
+	// authorized user) for Vertex; with neither it nor token, Vertex uses
+	// Application Default Credentials.
+	CredentialsFile string `yaml:"credentials_file"`
 	// AWS credentials for Bedrock; empty: the standard AWS_* variables.
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
@@ -263,6 +267,7 @@ func parse(data []byte, getenv func(string) string, dir string) (*Config, error)
 	}
 	cfg.applyDefaults()
 	cfg.applyAPIDefaults(dir)
+	cfg.resolveCloudFiles(dir)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

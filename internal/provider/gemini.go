@@ -21,19 +21,19 @@ type Gemini struct {
 	base
 	// modelPath is the URL path of a model, before ":method".
 	modelPath func(model string) string
-	header    func() http.Header
+	header    func() (http.Header, error)
 }
 
 // NewGemini builds a Gemini Developer API provider.
 func NewGemini(name string, cfg config.Provider, cat *catalog.Catalog) *Gemini {
 	p := &Gemini{base: newBase(name, cfg, cat)}
 	p.modelPath = func(model string) string { return "/models/" + url.PathEscape(strings.TrimPrefix(model, "models/")) }
-	p.header = func() http.Header {
+	p.header = func() (http.Header, error) {
 		h := make(http.Header, 4)
 		if p.apiKey != "" {
 			h.Set("x-goog-api-key", p.apiKey)
 		}
-		return h
+		return h, nil
 	}
 	return p
 }
@@ -55,7 +55,11 @@ func (p *Gemini) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error)
 	if req.Stream {
 		path = p.modelPath(req.Model) + ":streamGenerateContent?alt=sse"
 	}
-	resp, err := p.post(ctx, path, body, p.header(), gemini.DecodeError)
+	header, err := p.header()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, path, body, header, gemini.DecodeError)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +106,11 @@ func (p *Gemini) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	if err != nil {
 		return nil, &llm.Error{Kind: llm.KindInternal, Message: "cannot encode the embeddings request", Err: err}
 	}
-	resp, err := p.post(ctx, p.modelPath(req.Model)+":batchEmbedContents", body, p.header(), gemini.DecodeError)
+	header, err := p.header()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, p.modelPath(req.Model)+":batchEmbedContents", body, header, gemini.DecodeError)
 	if err != nil {
 		return nil, err
 	}
@@ -127,5 +135,9 @@ func (p *Gemini) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 
 // Probe is an active health check: GET path (e.g. /models) with the key.
 func (p *Gemini) Probe(ctx context.Context, path string) error {
-	return p.probe(ctx, path, p.header())
+	header, err := p.header()
+	if err != nil {
+		return err
+	}
+	return p.probe(ctx, path, header)
 }

@@ -156,7 +156,10 @@ func TestGeminiErrors(t *testing.T) {
 func TestVertex(t *testing.T) {
 	up := testupstream.New("gemini")
 	t.Cleanup(up.Close)
-	p := NewVertex("vx", config.Provider{Type: config.TypeVertex, BaseURL: up.URL, Token: "ya29.vertex-token", Project: "my-proj", Region: "us-east5"}, catalog.New(catalog.Embedded()))
+	p, err := NewVertex("vx", config.Provider{Type: config.TypeVertex, BaseURL: up.URL, Token: "ya29.vertex-token", Project: "my-proj", Region: "us-east5"}, catalog.New(catalog.Embedded()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	up.Set(testupstream.Reply{Text: "Hi from Vertex."})
 	for _, c := range []struct {
 		model, path string

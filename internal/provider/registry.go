@@ -26,7 +26,11 @@ func Build(cfgs map[string]config.Provider, cat *catalog.Catalog) (map[string]ll
 		case c.Type == config.TypeBedrock:
 			out[name] = NewBedrock(name, c, cat)
 		case c.Type == config.TypeVertex:
-			out[name] = NewVertex(name, c, cat)
+			v, err := NewVertex(name, c, cat)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = v
 		case c.Type == config.TypeEcho:
 			out[name] = NewEcho(name)
 		default:

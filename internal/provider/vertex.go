@@ -2,9 +2,16 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -24,22 +31,75 @@ const VertexAnthropicVersion = "vertex-2023-10-16"
 // "claude") through the Anthropic publisher's rawPredict and
 // streamRawPredict with the Anthropic Messages body, every other model
 // through the Google publisher's generateContent (the Gemini wire format).
-// It authenticates with a bearer access token from config; there is no
-// Application Default Credentials flow.
+// It authenticates with a bearer access token: a fixed one from config,
+// or one minted and refreshed from Google credentials (a credentials file,
+// or Application Default Credentials).
 type Vertex struct {
 	gemini  *Gemini
 	project string
 	region  string
 }
 
-// NewVertex builds a Vertex AI provider.
-func NewVertex(name string, cfg config.Provider, cat *catalog.Catalog) *Vertex {
+// cloudPlatform is the OAuth scope Vertex AI needs.
+const cloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
+
+// NewVertex builds a Vertex AI provider. Without a token it loads Google
+// credentials now, so missing credentials fail at start.
+func NewVertex(name string, cfg config.Provider, cat *catalog.Catalog) (*Vertex, error) {
 	v := &Vertex{project: cfg.Project, region: cfg.Region}
 	g := &Gemini{base: newBase(name, cfg, cat)}
 	g.modelPath = func(model string) string { return v.publisher("google") + url.PathEscape(model) }
-	g.header = func() http.Header { return bearer(cfg.Token) }
+	if cfg.Token != "" {
+		g.header = func() (http.Header, error) { return bearer(cfg.Token), nil }
+	} else {
+		ts, err := googleTokens(cfg.CredentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("providers.%s: %w", name, err)
+		}
+		g.header = func() (http.Header, error) {
+			tok, err := ts.Token()
+			if err != nil {
+				return nil, &llm.Error{Kind: llm.KindUpstream, Message: "cannot get a Google access token for " + name, Err: err}
+			}
+			return bearer(tok.AccessToken), nil
+		}
+	}
 	v.gemini = g
-	return v
+	return v, nil
+}
+
+// googleTokens returns a caching token source from a credentials file
+// (service account or authorized user JSON) or, with no file, from
+// Application Default Credentials.
+func googleTokens(file string) (oauth2.TokenSource, error) {
+	// Token requests get their own bounded client, not the caller's context.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: 30 * time.Second})
+	if file == "" {
+		creds, err := google.FindDefaultCredentials(ctx, cloudPlatform)
+		if err != nil {
+			return nil, fmt.Errorf("no token and no Google Application Default Credentials: %w", err)
+		}
+		return creds.TokenSource, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("credentials_file: %w", err)
+	}
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("credentials_file %s is not JSON: %w", file, err)
+	}
+	typ := google.CredentialsType(head.Type)
+	if typ != google.ServiceAccount && typ != google.AuthorizedUser {
+		return nil, fmt.Errorf("credentials_file %s: type %q is not service_account or authorized_user", file, head.Type)
+	}
+	creds, err := google.CredentialsFromJSONWithType(ctx, data, typ, cloudPlatform)
+	if err != nil {
+		return nil, fmt.Errorf("credentials_file %s: %w", file, err)
+	}
+	return creds.TokenSource, nil
 }
 
 // publisher is the path prefix of a publisher's models.
@@ -83,7 +143,11 @@ func (v *Vertex) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error)
 	if req.Stream {
 		method = ":streamRawPredict"
 	}
-	resp, err := p.post(ctx, v.publisher("anthropic")+url.PathEscape(req.Model)+method, body, v.gemini.header(), anthropic.DecodeError)
+	header, err := v.gemini.header()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, v.publisher("anthropic")+url.PathEscape(req.Model)+method, body, header, anthropic.DecodeError)
 	if err != nil {
 		return nil, err
 	}
