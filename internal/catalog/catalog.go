@@ -51,7 +51,8 @@ func New(entries ...[]Entry) *Catalog {
 // Lookup returns what is known of model; the zero ModelInfo if nothing.
 // When the full name is unknown, a provider prefix such as "openai/"
 // (OpenRouter, Together, Fireworks) is ignored, and so are Bedrock's
-// region and vendor prefixes ("us.anthropic.claude-…" finds "claude-…").
+// region and vendor prefixes ("us.anthropic.claude-…" finds "claude-…")
+// and OpenRouter's dotted versions ("claude-sonnet-4.5").
 // A Vertex AI version suffix ("claude-sonnet-4-5@20250929") matches like
 // a dated snapshot.
 func (c *Catalog) Lookup(model string) llm.ModelInfo {
@@ -70,6 +71,11 @@ func (c *Catalog) Lookup(model string) llm.ModelInfo {
 				return info
 			}
 		}
+	}
+	// OpenRouter writes versions with dots ("claude-sonnet-4.5").
+	if strings.Contains(model, ".") {
+		info, _ := c.lookup(strings.ReplaceAll(model, ".", "-"))
+		return info
 	}
 	return llm.ModelInfo{}
 }
