@@ -23,6 +23,8 @@ type quirks struct {
 	rename map[string]string
 	// drop returns top-level fields the service rejects for a model.
 	drop func(model string) []string
+	// adjust rewrites top-level fields in place (OpenRouter's reasoning).
+	adjust func(top map[string]json.RawMessage)
 	// messageKeep, when set, lists the only message fields accepted.
 	messageKeep map[string]bool
 	// dropMessageName removes messages[].name (Groq: 400 when present).
@@ -64,9 +66,13 @@ func presetQuirks(typ string) *quirks {
 	case config.TypeXAI:
 		return &quirks{typ: typ, drop: xaiRejects}
 	case config.TypeOpenRouter:
-		// App attribution (https://openrouter.ai/docs/app-attribution).
+		// App attribution (https://openrouter.ai/docs/app-attribution);
+		// max_tokens and a reasoning object are OpenRouter's documented
+		// parameters.
 		return &quirks{typ: typ, headers: map[string]string{
-			"HTTP-Referer": "https://github.com/tidegate/tidegate", "X-Title": "tidegate"}}
+			"HTTP-Referer": "https://github.com/tidegate/tidegate", "X-Title": "tidegate"},
+			rename: map[string]string{"max_completion_tokens": "max_tokens"},
+			adjust: openRouterReasoning}
 	case config.TypePerplexity:
 		return &quirks{typ: typ, noTools: true, alternate: true,
 			drop: func(string) []string { return []string{"tools", "tool_choice", "parallel_tool_calls"} }}
@@ -92,6 +98,19 @@ func xaiRejects(model string) []string {
 	return drop
 }
 
+// openRouterReasoning turns reasoning_effort into OpenRouter's
+// reasoning: {effort}, unless the body already has a reasoning object.
+func openRouterReasoning(top map[string]json.RawMessage) {
+	effort, ok := top["reasoning_effort"]
+	if !ok {
+		return
+	}
+	delete(top, "reasoning_effort")
+	if _, set := top["reasoning"]; !set {
+		top["reasoning"] = json.RawMessage(`{"effort":` + string(effort) + `}`)
+	}
+}
+
 func set(keys ...string) map[string]bool {
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {
@@ -104,7 +123,7 @@ func set(keys ...string) map[string]bool {
 func (q *quirks) chatOnly() bool { return q != nil && !q.completions }
 
 func (q *quirks) changesBody() bool {
-	return q != nil && (q.keep != nil || q.rename != nil || q.drop != nil || q.messageKeep != nil ||
+	return q != nil && (q.keep != nil || q.rename != nil || q.drop != nil || q.adjust != nil || q.messageKeep != nil ||
 		q.dropMessageName || q.shortToolIDs || q.noTools || q.alternate || q.reasoningContent)
 }
 
@@ -136,6 +155,9 @@ func (q *quirks) rewrite(body []byte, model string, req *llm.Request) ([]byte, e
 		for _, k := range q.drop(model) {
 			delete(top, k)
 		}
+	}
+	if q.adjust != nil {
+		q.adjust(top)
 	}
 	if q.keep != nil {
 		for k := range top {

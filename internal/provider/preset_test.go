@@ -141,16 +141,17 @@ func TestPresets(t *testing.T) {
 			},
 		},
 		{
-			name:    "openrouter attribution headers, config wins",
+			name:    "openrouter attribution headers (config wins), max_tokens and reasoning",
 			typ:     config.TypeOpenRouter,
 			headers: map[string]string{"x-title": "my app"},
-			req:     passthroughReq("anthropic/claude-sonnet-4.5", false, `{"model":"x","messages":[{"role":"user","content":"hi"}]}`),
+			req:     passthroughReq("anthropic/claude-sonnet-4.5", false, `{"model":"x","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":300,"reasoning_effort":"high"}`),
 			check: func(t *testing.T, rec testupstream.Recorded, body gjson.Result, _ *llm.Response) {
 				if rec.Header.Get("HTTP-Referer") != "https://github.com/tidegate/tidegate" || rec.Header.Get("X-Title") != "my app" {
 					t.Errorf("headers: %v", rec.Header)
 				}
-				if body.Raw != `{"model":"anthropic/claude-sonnet-4.5","messages":[{"role":"user","content":"hi"}]}` {
-					t.Errorf("OpenRouter body must pass unchanged: %s", body.Raw)
+				if body.Get("model").String() != "anthropic/claude-sonnet-4.5" || body.Get("max_tokens").Int() != 300 ||
+					body.Get("max_completion_tokens").Exists() || body.Get("reasoning_effort").Exists() || body.Get("reasoning.effort").String() != "high" {
+					t.Errorf("OpenRouter body: %s", body.Raw)
 				}
 			},
 		},
