@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		Version:      version,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		ModelIDs:     modelIDs(ctx, rt, cfg, providers, cat, logger),
+		ModelInfo:    modelInfo(rt, cat),
 		Gate:         gov.gate,
 		Admin:        gov.admin,
 		Mounts:       inbound.mounts,
@@ -289,6 +290,9 @@ func overrides(m map[string]config.ModelInfo) []catalog.Entry {
 		if mi.Reasoning != nil {
 			info.Reasoning = *mi.Reasoning
 		}
+		if len(mi.Modalities) > 0 {
+			info.Modalities = mi.Modalities
+		}
 		if mi.InputPrice != nil || mi.OutputPrice != nil || mi.CacheReadPrice != nil || mi.CacheWritePrice != nil {
 			var p llm.Price
 			if info.Price != nil {
@@ -309,6 +313,19 @@ func overrides(m map[string]config.ModelInfo) []catalog.Entry {
 	return out
 }
 
+// modelInfo tells /v1/models what the catalogue knows of a public model:
+// the entry of its first target's upstream model.
+func modelInfo(rt *router.Router, cat *catalog.Catalog) func(string) (llm.ModelInfo, bool) {
+	return func(id string) (llm.ModelInfo, bool) {
+		route, ok := rt.Resolve(id)
+		if !ok || len(route.Targets) == 0 {
+			return llm.ModelInfo{}, false
+		}
+		mi := cat.Lookup(route.Targets[0].Model)
+		return mi, mi.ContextWindow > 0 || mi.MaxOutput > 0 || mi.Price != nil || len(mi.Modalities) > 0
+	}
+}
+
 // modelIDs is what /v1/models lists: every public name, and for wildcard
 // routes the models known to be behind them (the catalogue's for OpenAI and
 // Anthropic, the server's own list for Ollama).
@@ -317,11 +334,17 @@ func modelIDs(ctx context.Context, rt *router.Router, cfg *config.Config, provid
 	for pattern, pname := range rt.Wildcards() {
 		prefix := strings.TrimSuffix(pattern, "*")
 		var names []string
-		switch cfg.Providers[pname].Type {
-		case config.TypeOpenAI:
+		switch typ := cfg.Providers[pname].Type; typ {
+		case config.TypeOpenAI, config.TypeAzure:
 			names = append(cat.Names("gpt-"), cat.Names("o")...)
 		case config.TypeAnthropic:
 			names = cat.Names("claude-")
+		case config.TypeGemini:
+			names = cat.Names("gemini-")
+		case config.TypeMistral, config.TypeDeepSeek, config.TypeXAI, config.TypePerplexity, config.TypeGroq, config.TypeCohere:
+			for _, prefix := range catalogPrefixes(typ) {
+				names = append(names, cat.Names(prefix)...)
+			}
 		case config.TypeOllama:
 			if o, ok := providers[pname].(*provider.Ollama); ok {
 				lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -339,6 +362,26 @@ func modelIDs(ctx context.Context, rt *router.Router, cfg *config.Config, provid
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// catalogPrefixes are the catalogue names a preset serves, for the model
+// list of its wildcard routes.
+func catalogPrefixes(typ string) []string {
+	switch typ {
+	case config.TypeMistral:
+		return []string{"mistral-", "codestral-", "magistral-", "pixtral-", "ministral-", "open-mistral-"}
+	case config.TypeDeepSeek:
+		return []string{"deepseek-"}
+	case config.TypeXAI:
+		return []string{"grok-"}
+	case config.TypePerplexity:
+		return []string{"sonar"}
+	case config.TypeGroq:
+		return []string{"llama-3", "gpt-oss-"}
+	case config.TypeCohere:
+		return []string{"command-"}
+	}
+	return nil
 }
 
 // ProbeOllama reports whether an Ollama server answers at url.

@@ -52,3 +52,40 @@ func TestPrices(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderNames: the names each provider type sends find their entry.
+func TestProviderNames(t *testing.T) {
+	c := New(Embedded())
+	cases := map[string]string{
+		"us.anthropic.claude-sonnet-4-5-20250929-v1:0":      "claude-sonnet-4-5",
+		"anthropic.claude-haiku-4-5-20251001-v1:0":          "claude-haiku-4-5",
+		"amazon.nova-pro-v1:0":                              "nova-pro",
+		"claude-opus-4-1@20250805":                          "claude-opus-4-1",
+		"accounts/fireworks/models/llama-v3p3-70b-instruct": "llama-v3p3-70b-instruct",
+		"openai/gpt-oss-120b":                               "gpt-oss-120b",
+		"meta-llama/Llama-3.3-70B-Instruct-Turbo":           "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+		"gemini-2.5-flash-preview-09-2025":                  "gemini-2.5-flash",
+		"grok-4-fast-reasoning":                             "grok-4-fast",
+		"grok-4-0709":                                       "grok-4",
+		"mistral-large-2411":                                "mistral-large",
+	}
+	for model, entry := range cases {
+		want, ok := c.Exact(entry)
+		if !ok {
+			t.Fatalf("no entry %s", entry)
+		}
+		got := c.Lookup(model)
+		if got.Price == nil || *got.Price != *want.Price || got.ContextWindow != want.ContextWindow {
+			t.Errorf("%s: %+v, want the %s entry %+v", model, got, entry, want)
+		}
+	}
+	if m := c.Lookup("gemini-2.5-pro").Modalities; len(m) != 5 || m[1] != "image" {
+		t.Errorf("gemini modalities %v", m)
+	}
+	if m := c.Lookup("claude-sonnet-4-5").Modalities; len(m) != 3 || m[2] != "pdf" {
+		t.Errorf("claude modalities %v", m)
+	}
+	if c.Lookup("acme-9.1-unknown").Price != nil || c.Lookup("x.y.z").Price != nil {
+		t.Error("a dotted unknown name matched something")
+	}
+}

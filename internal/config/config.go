@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ type Config struct {
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
 	ZeroConfig bool `yaml:"-"`
+
+	// getenv reads the environment for defaults (AWS_REGION); nil: none.
+	getenv func(string) string
 }
 
 // Server holds HTTP server limits.
@@ -84,10 +88,33 @@ type Server struct {
 
 // Provider is one upstream.
 type Provider struct {
-	Type    string            `yaml:"type"` // openai | anthropic | ollama | echo
+	// Type is the provider's kind: openai, anthropic, ollama, echo; an
+	// OpenAI-compatible preset (mistral, groq, deepseek, xai, together,
+	// fireworks, openrouter, perplexity); azure, gemini, bedrock, vertex or
+	// cohere.
+	Type    string            `yaml:"type"`
 	BaseURL string            `yaml:"base_url"`
 	APIKey  string            `yaml:"api_key"`
 	Headers map[string]string `yaml:"headers"`
+	// Token is a bearer token sent as Authorization instead of the key
+	// header (Azure Entra ID; Vertex AI access token).
+	Token string `yaml:"token"`
+	// APIVersion is Azure OpenAI's api-version ("v1" selects the v1 API).
+	APIVersion string `yaml:"api_version"`
+	// Deployments maps upstream model names to Azure deployment names
+	// (default: the model name is the deployment name).
+	Deployments map[string]string `yaml:"deployments"`
+	// Region (Bedrock, Vertex location) and Project (Vertex).
+	Region  string `yaml:"region"`
+	Project string `yaml:"project"`
+	// CredentialsFile is a Google credentials JSON (service account or
+	// authorized user) for Vertex; with neither it nor token, Vertex uses
+	// Application Default Credentials.
+	CredentialsFile string `yaml:"credentials_file"`
+	// AWS credentials for Bedrock; empty: the standard AWS_* variables.
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	SessionToken    string `yaml:"session_token"`
 	// Timeouts: connect, time to the response headers (first byte), and the
 	// longest silence between two stream events.
 	ConnectTimeout   Duration `yaml:"connect_timeout"`
@@ -108,6 +135,8 @@ type ModelInfo struct {
 	OutputPrice     *float64 `yaml:"output_price"`
 	CacheReadPrice  *float64 `yaml:"cache_read_price"`
 	CacheWritePrice *float64 `yaml:"cache_write_price"`
+	// Modalities are the input kinds accepted: text, image, audio, video, pdf.
+	Modalities []string `yaml:"modalities"`
 }
 
 // Auth modes.
@@ -146,7 +175,39 @@ const (
 	TypeAnthropic = "anthropic"
 	TypeOllama    = "ollama"
 	TypeEcho      = "echo"
+
+	// OpenAI-compatible presets: the OpenAI dialect with a base URL and
+	// each service's documented quirks.
+	TypeMistral    = "mistral"
+	TypeGroq       = "groq"
+	TypeDeepSeek   = "deepseek"
+	TypeXAI        = "xai"
+	TypeTogether   = "together"
+	TypeFireworks  = "fireworks"
+	TypeOpenRouter = "openrouter"
+	TypePerplexity = "perplexity"
+
+	TypeAzure   = "azure"
+	TypeGemini  = "gemini"
+	TypeBedrock = "bedrock"
+	TypeVertex  = "vertex"
+	TypeCohere  = "cohere"
 )
+
+// ProviderTypes lists every provider type, for error messages.
+var ProviderTypes = []string{TypeOpenAI, TypeAnthropic, TypeOllama, TypeEcho,
+	TypeMistral, TypeGroq, TypeDeepSeek, TypeXAI, TypeTogether, TypeFireworks, TypeOpenRouter, TypePerplexity,
+	TypeAzure, TypeGemini, TypeBedrock, TypeVertex, TypeCohere}
+
+// OpenAICompatible reports whether a provider type speaks the OpenAI
+// Chat Completions wire format.
+func OpenAICompatible(typ string) bool {
+	switch typ {
+	case TypeOpenAI, TypeMistral, TypeGroq, TypeDeepSeek, TypeXAI, TypeTogether, TypeFireworks, TypeOpenRouter, TypePerplexity, TypeAzure:
+		return true
+	}
+	return false
+}
 
 // Defaults.
 const (
@@ -204,7 +265,7 @@ func parse(data []byte, getenv func(string) string, dir string) (*Config, error)
 	if err != nil {
 		return nil, err
 	}
-	var cfg Config
+	cfg := Config{getenv: getenv}
 	dec := yaml.NewDecoder(strings.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: empty file
@@ -212,6 +273,7 @@ func parse(data []byte, getenv func(string) string, dir string) (*Config, error)
 	}
 	cfg.applyDefaults()
 	cfg.applyAPIDefaults(dir)
+	cfg.resolveCloudFiles(dir)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -249,6 +311,7 @@ func (c *Config) applyDefaults() {
 		if p.BaseURL == "" {
 			p.BaseURL = defaultBaseURL(p.Type)
 		}
+		applyCloudDefaults(&p, c.getenv)
 		p.BaseURL = strings.TrimRight(p.BaseURL, "/")
 		if hc := p.HealthCheck; hc != nil {
 			h := *hc
@@ -271,6 +334,8 @@ func defaultHealthPath(typ string) string {
 		return "/v1/models"
 	case TypeOllama:
 		return "/api/tags"
+	case TypeCohere:
+		return "/v1/models"
 	}
 	return "/models"
 }
@@ -283,6 +348,26 @@ func defaultBaseURL(typ string) string {
 		return "https://api.anthropic.com"
 	case TypeOllama:
 		return "http://127.0.0.1:11434"
+	case TypeMistral:
+		return "https://api.mistral.ai/v1"
+	case TypeGroq:
+		return "https://api.groq.com/openai/v1"
+	case TypeDeepSeek:
+		return "https://api.deepseek.com"
+	case TypeXAI:
+		return "https://api.x.ai/v1"
+	case TypeTogether:
+		return "https://api.together.xyz/v1"
+	case TypeFireworks:
+		return "https://api.fireworks.ai/inference/v1"
+	case TypeOpenRouter:
+		return "https://openrouter.ai/api/v1"
+	case TypePerplexity:
+		return "https://api.perplexity.ai"
+	case TypeGemini:
+		return "https://generativelanguage.googleapis.com/v1beta"
+	case TypeCohere:
+		return "https://api.cohere.com"
 	}
 	return ""
 }
@@ -337,16 +422,17 @@ func (c *Config) Validate() error {
 	for _, name := range sortedKeys(c.Providers) {
 		p := c.Providers[name]
 		path := "providers." + name
-		switch p.Type {
-		case TypeOpenAI, TypeAnthropic, TypeOllama, TypeEcho:
-		case "":
-			add(path+".type", "required (openai, anthropic, ollama or echo)")
-		default:
-			add(path+".type", "unknown provider type %q (openai, anthropic, ollama or echo)", p.Type)
+		known := slices.Contains(ProviderTypes, p.Type)
+		switch {
+		case p.Type == "":
+			add(path+".type", "required (%s)", strings.Join(ProviderTypes, ", "))
+		case !known:
+			add(path+".type", "unknown provider type %q (%s)", p.Type, strings.Join(ProviderTypes, ", "))
 		}
-		if p.Type != TypeEcho && p.Type != "" && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
+		if known && p.Type != TypeEcho && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
 			add(path+".base_url", "must be an http(s) URL, got %q", p.BaseURL)
 		}
+		p.validateCloud(path, add)
 		for h, v := range p.Headers {
 			if strings.ContainsAny(h, "\r\n: ") || h == "" {
 				add(path+".headers", "invalid header name %q", h)
@@ -370,6 +456,11 @@ func (c *Config) Validate() error {
 		for i, field := range []string{"input_price", "output_price", "cache_read_price", "cache_write_price"} {
 			if prices[i] != nil && *prices[i] < 0 {
 				add("model_info."+name+"."+field, "must not be negative")
+			}
+		}
+		for i, m := range mi.Modalities {
+			if !slices.Contains([]string{"text", "image", "audio", "video", "pdf"}, m) {
+				add(fmt.Sprintf("model_info.%s.modalities[%d]", name, i), "unknown modality %q (text, image, audio, video, pdf)", m)
 			}
 		}
 	}
@@ -414,8 +505,10 @@ func (c *Config) Marshal() []byte {
 	redacted := *c
 	redacted.Providers = make(map[string]Provider, len(c.Providers))
 	for k, p := range c.Providers {
-		if p.APIKey != "" {
-			p.APIKey = "REDACTED"
+		for _, secret := range []*string{&p.APIKey, &p.Token, &p.SecretAccessKey, &p.SessionToken} {
+			if *secret != "" {
+				*secret = "REDACTED"
+			}
 		}
 		redacted.Providers[k] = p
 	}

@@ -3,8 +3,9 @@ package config
 import "strings"
 
 // FromEnv builds the zero-config configuration: an `echo` model that always
-// works, plus `openai/*`, `anthropic/*` and `ollama/*` when their keys (or,
-// for Ollama, a reachable server) are present. ollamaUp is the result of
+// works, plus `openai/*`, `anthropic/*`, the presets' and Gemini's
+// `<type>/*` and `ollama/*` when their keys (or, for Ollama, a reachable
+// server) are present. ollamaUp is the result of
 // probing OllamaURL(getenv).
 func FromEnv(getenv func(string) string, ollamaUp bool) *Config {
 	cfg := &Config{
@@ -20,6 +21,18 @@ func FromEnv(getenv func(string) string, ollamaUp bool) *Config {
 	if key := getenv("ANTHROPIC_API_KEY"); key != "" {
 		cfg.Providers["anthropic"] = Provider{Type: TypeAnthropic, APIKey: key, BaseURL: getenv("ANTHROPIC_BASE_URL")}
 		cfg.Models["anthropic/*"] = Model{Provider: "anthropic"}
+	}
+	// The presets and Gemini, each under its own prefix when its key is set.
+	for _, e := range []struct{ typ, env string }{
+		{TypeMistral, "MISTRAL_API_KEY"}, {TypeGroq, "GROQ_API_KEY"}, {TypeDeepSeek, "DEEPSEEK_API_KEY"},
+		{TypeXAI, "XAI_API_KEY"}, {TypeTogether, "TOGETHER_API_KEY"}, {TypeFireworks, "FIREWORKS_API_KEY"},
+		{TypeOpenRouter, "OPENROUTER_API_KEY"}, {TypePerplexity, "PERPLEXITY_API_KEY"}, {TypeGemini, "GEMINI_API_KEY"},
+		{TypeCohere, "COHERE_API_KEY"},
+	} {
+		if key := getenv(e.env); key != "" {
+			cfg.Providers[e.typ] = Provider{Type: e.typ, APIKey: key}
+			cfg.Models[e.typ+"/*"] = Model{Provider: e.typ}
+		}
 	}
 	if ollamaUp {
 		cfg.Providers["ollama"] = Provider{Type: TypeOllama, BaseURL: OllamaURL(getenv)}

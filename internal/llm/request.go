@@ -289,6 +289,9 @@ type ModelInfo struct {
 	Reasoning     bool // accepts reasoning_effort / thinking
 	// Price is nil when unknown (cost routing tries such models last).
 	Price *Price
+	// Modalities are the input kinds the model accepts ("text", "image",
+	// "audio", "video", "pdf"); nil when unknown. Shared: read-only.
+	Modalities []string
 }
 
 // Price is what a model costs, in USD per million tokens.

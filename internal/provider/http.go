@@ -44,6 +44,9 @@ type base struct {
 	client      *http.Client
 	idleTimeout time.Duration
 	catalog     *catalog.Catalog
+	// sign, when set, signs each request once its headers are final
+	// (Bedrock's SigV4).
+	sign func(req *http.Request, body []byte) error
 }
 
 func newBase(name string, cfg config.Provider, cat *catalog.Catalog) base {
@@ -88,6 +91,12 @@ func (b *base) post(ctx context.Context, path string, body []byte, header http.H
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range b.headers {
 		req.Header.Set(k, v)
+	}
+	if b.sign != nil {
+		if err := b.sign(req, body); err != nil {
+			cancel()
+			return nil, &llm.Error{Kind: llm.KindInternal, Message: "cannot sign the upstream request", Err: err}
+		}
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {

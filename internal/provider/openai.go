@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/tidwall/gjson"
 
@@ -11,12 +12,48 @@ import (
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
-// OpenAI talks to the OpenAI API or any OpenAI-compatible server.
-type OpenAI struct{ base }
+// OpenAI talks to the OpenAI API or any OpenAI-compatible server: the
+// presets (Mistral, Groq, …) add their quirks, Azure its deployments.
+type OpenAI struct {
+	base
+	quirks *quirks
+	azure  *azure
+}
 
-// NewOpenAI builds an OpenAI-compatible provider.
+// NewOpenAI builds an OpenAI-compatible provider; cfg.Type picks the
+// preset.
 func NewOpenAI(name string, cfg config.Provider, cat *catalog.Catalog) *OpenAI {
-	return &OpenAI{newBase(name, cfg, cat)}
+	p := &OpenAI{base: newBase(name, cfg, cat), quirks: presetQuirks(cfg.Type)}
+	if p.quirks != nil && len(p.quirks.headers) > 0 {
+		h := make(map[string]string, len(p.quirks.headers)+len(p.headers))
+		for k, v := range p.quirks.headers {
+			h[k] = v
+		}
+		for k, v := range p.headers { // config wins
+			h[http.CanonicalHeaderKey(k)] = v
+		}
+		p.headers = h
+	}
+	if cfg.Type == config.TypeAzure {
+		p.azure = newAzure(cfg)
+	}
+	return p
+}
+
+// auth is the credentials header: a bearer key, or Azure's api-key.
+func (p *OpenAI) auth() http.Header {
+	if p.azure != nil {
+		return p.azure.header(p.apiKey)
+	}
+	return bearer(p.apiKey)
+}
+
+// path is where an operation goes for the upstream model.
+func (p *OpenAI) path(op string, model string) string {
+	if p.azure != nil {
+		return p.azure.path(op, model)
+	}
+	return op
 }
 
 // Dialect is openai.
@@ -25,26 +62,37 @@ func (p *OpenAI) Dialect() llm.Dialect { return llm.DialectOpenAI }
 // Chat sends a chat or legacy completion request. A caller speaking the
 // OpenAI dialect has its body forwarded with only the model changed.
 func (p *OpenAI) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	completion := req.Op == llm.OpCompletion && !p.quirks.chatOnly()
 	path := "/chat/completions"
-	if req.Op == llm.OpCompletion {
+	if completion {
 		path = "/completions"
 	}
-	raw := passthrough(req.Source, llm.DialectOpenAI)
+	// A text completion sent as chat cannot pass through.
+	raw := passthrough(req.Source, llm.DialectOpenAI) && (req.Op != llm.OpCompletion || completion)
 	var body []byte
 	var err error
 	if raw {
 		body, err = openai.RewriteRequest(req.Source.Body, req.Model, req.Stream)
+		if err == nil {
+			body, err = p.quirks.rewrite(body, req.Model, nil)
+		}
 	} else if err = req.Decode(); err == nil {
-		if req.Op == llm.OpCompletion {
+		if completion {
 			body, err = openai.EncodeCompletionRequest(req, p.info(req.Model))
 		} else {
 			body, err = openai.EncodeChatRequest(req, p.info(req.Model))
+			if err == nil {
+				body, err = p.quirks.rewrite(body, req.Model, req)
+			}
 		}
+	}
+	if err == nil {
+		body, err = p.azure.body(body, req.Model)
 	}
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, path, body, bearer(p.apiKey), openai.DecodeError)
+	resp, err := p.post(ctx, p.path(path, req.Model), body, p.auth(), openai.DecodeError)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +119,7 @@ func (p *OpenAI) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error)
 
 // Probe is an active health check: GET path (e.g. /models) with the key.
 func (p *OpenAI) Probe(ctx context.Context, path string) error {
-	return p.probe(ctx, path, bearer(p.apiKey))
+	return p.probe(ctx, path, p.auth())
 }
 
 // Embed creates embeddings.
@@ -84,10 +132,13 @@ func (p *OpenAI) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	} else {
 		body, err = openai.EncodeEmbedRequest(req)
 	}
+	if err == nil {
+		body, err = p.azure.body(body, req.Model)
+	}
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, "/embeddings", body, bearer(p.apiKey), openai.DecodeError)
+	resp, err := p.post(ctx, p.path("/embeddings", req.Model), body, p.auth(), openai.DecodeError)
 	if err != nil {
 		return nil, err
 	}

@@ -12,14 +12,26 @@ import (
 func Build(cfgs map[string]config.Provider, cat *catalog.Catalog) (map[string]llm.Provider, error) {
 	out := make(map[string]llm.Provider, len(cfgs))
 	for name, c := range cfgs {
-		switch c.Type {
-		case config.TypeOpenAI:
+		switch {
+		case config.OpenAICompatible(c.Type):
 			out[name] = NewOpenAI(name, c, cat)
-		case config.TypeAnthropic:
+		case c.Type == config.TypeAnthropic:
 			out[name] = NewAnthropic(name, c, cat)
-		case config.TypeOllama:
+		case c.Type == config.TypeOllama:
 			out[name] = NewOllama(name, c, cat)
-		case config.TypeEcho:
+		case c.Type == config.TypeGemini:
+			out[name] = NewGemini(name, c, cat)
+		case c.Type == config.TypeCohere:
+			out[name] = NewCohere(name, c, cat)
+		case c.Type == config.TypeBedrock:
+			out[name] = NewBedrock(name, c, cat)
+		case c.Type == config.TypeVertex:
+			v, err := NewVertex(name, c, cat)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = v
+		case c.Type == config.TypeEcho:
 			out[name] = NewEcho(name)
 		default:
 			return nil, fmt.Errorf("providers.%s.type: unknown provider type %q", name, c.Type)

@@ -39,7 +39,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// ModelIDs is what GET /v1/models lists.
 	ModelIDs []string
-	Now      func() time.Time
+	// ModelInfo enriches the model list with catalogue data; nil: none.
+	ModelInfo func(id string) (llm.ModelInfo, bool)
+	Now       func() time.Time
 	// Gate is governance (keys, limits, budgets, usage log); nil: off.
 	Gate *govern.Gate
 	// Admin serves /admin/ when set.
@@ -365,7 +367,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openai.EncodeModelList(s.opt.ModelIDs, s.started.Unix(), "tidegate"))
+	_, _ = w.Write(openai.EncodeModelListInfo(s.opt.ModelIDs, s.started.Unix(), "tidegate", s.opt.ModelInfo))
 }
 
 func (s *Server) model(w http.ResponseWriter, r *http.Request) {
@@ -375,7 +377,7 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openai.EncodeModel(id, s.started.Unix(), "tidegate"))
+	_, _ = w.Write(openai.EncodeModelInfo(id, s.started.Unix(), "tidegate", s.opt.ModelInfo))
 }
 
 // health is the cheap liveness answer; with ?deep=1 it adds every

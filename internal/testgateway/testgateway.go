@@ -48,11 +48,17 @@ type Gateway struct {
 	OpenAI    *testupstream.Server
 	Anthropic *testupstream.Server
 	Ollama    *testupstream.Server
-	Config    *config.Config
+	// Google serves the Gemini API and Vertex AI paths; Bedrock the
+	// Converse API (SigV4 checked with testupstream's credentials).
+	Google  *testupstream.Server
+	Bedrock *testupstream.Server
+	Cohere  *testupstream.Server
+	Config  *config.Config
 }
 
 // Start runs a gateway with yaml (DefaultConfig when empty); {{openai}},
-// {{anthropic}} and {{ollama}} are replaced by the fake upstreams' URLs.
+// {{anthropic}}, {{ollama}}, {{google}}, {{bedrock}} and {{cohere}} are
+// replaced by the fake upstreams' URLs.
 // Everything is closed when the test ends.
 func Start(t testing.TB, yaml string) *Gateway {
 	t.Helper()
@@ -85,11 +91,15 @@ func start(t testing.TB, yaml string, files map[string]string, opts []app.Option
 		OpenAI:    testupstream.New("openai"),
 		Anthropic: testupstream.New("anthropic"),
 		Ollama:    testupstream.New("ollama"),
+		Google:    testupstream.New("gemini"),
+		Bedrock:   testupstream.New("bedrock"),
+		Cohere:    testupstream.New("cohere"),
 	}
-	t.Cleanup(g.OpenAI.Close)
-	t.Cleanup(g.Anthropic.Close)
-	t.Cleanup(g.Ollama.Close)
-	yaml = strings.NewReplacer("{{openai}}", g.OpenAI.URL, "{{anthropic}}", g.Anthropic.URL, "{{ollama}}", g.Ollama.URL).Replace(yaml)
+	for _, s := range []*testupstream.Server{g.OpenAI, g.Anthropic, g.Ollama, g.Google, g.Bedrock, g.Cohere} {
+		t.Cleanup(s.Close)
+	}
+	yaml = strings.NewReplacer("{{openai}}", g.OpenAI.URL, "{{anthropic}}", g.Anthropic.URL, "{{ollama}}", g.Ollama.URL,
+		"{{google}}", g.Google.URL, "{{bedrock}}", g.Bedrock.URL, "{{cohere}}", g.Cohere.URL).Replace(yaml)
 	cfg, err := load(t, yaml, files)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -137,7 +147,8 @@ func load(t testing.TB, yaml string, files map[string]string) (*config.Config, e
 // Check validates yaml the way `tidegate lint` does (placeholders become
 // closed local URLs), returning the load error, if any.
 func Check(yaml string) error {
-	yaml = strings.NewReplacer("{{openai}}", "http://127.0.0.1:9", "{{anthropic}}", "http://127.0.0.1:9", "{{ollama}}", "http://127.0.0.1:9").Replace(yaml)
+	const closed = "http://127.0.0.1:9"
+	yaml = strings.NewReplacer("{{openai}}", closed, "{{anthropic}}", closed, "{{ollama}}", closed, "{{google}}", closed, "{{bedrock}}", closed, "{{cohere}}", closed).Replace(yaml)
 	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		return err

@@ -31,6 +31,9 @@ type Reply struct {
 	// InterleaveTools makes OpenAI streams send the argument fragments of
 	// several tool calls interleaved, as parallel tool calls can.
 	InterleaveTools bool
+	// UsageOnFinish puts the usage on OpenAI's finish chunk whatever the
+	// request asked, as Mistral does (it rejects stream_options).
+	UsageOnFinish bool
 
 	Usage      Usage
 	StopReason string // dialect value; empty: natural default
@@ -81,7 +84,10 @@ type Server struct {
 	dialect   string
 }
 
-// New starts a fake upstream of dialect "openai", "anthropic" or "ollama".
+// New starts a fake upstream of dialect "openai", "anthropic", "ollama",
+// "gemini" (Google: the Gemini API, and Vertex AI's Gemini and Claude
+// paths), "bedrock" (Converse and ConverseStream, SigV4 verified) or
+// "cohere" (v2 Chat and Embed).
 // Close it when done (t.Cleanup(s.Close)).
 func New(dialect string) *Server {
 	s := &Server{dialect: dialect, reply: Reply{Text: "Hello from the upstream."}}
@@ -187,6 +193,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	model, _ := req["model"].(string)
 	p := r.URL.Path
+	if s.dialect == "gemini" && s.serveGoogle(w, r, rep, req) {
+		return
+	}
+	if s.dialect == "bedrock" && s.serveBedrock(w, r, rep, body) {
+		return
+	}
+	if s.dialect == "cohere" && s.serveCohere(w, r, rep, req, stream) {
+		return
+	}
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
 		if stream {
@@ -237,6 +252,10 @@ func (s *Server) errorBody(status int) string {
 		return fmt.Sprintf(`{"type":"error","error":{"type":%q,"message":%q}}`, typ, msg)
 	case "ollama":
 		return fmt.Sprintf(`{"error":%q}`, msg)
+	case "gemini":
+		return googleErrorBody(status)
+	case "bedrock", "cohere":
+		return fmt.Sprintf(`{"message":%q}`, msg)
 	default:
 		typ := "invalid_request_error"
 		if status >= 500 {

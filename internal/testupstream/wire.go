@@ -110,6 +110,18 @@ func (s *Server) openAIStream(w http.ResponseWriter, r *http.Request, rep Reply,
 			return
 		}
 	}
+	if rep.UsageOnFinish {
+		c := map[string]any{
+			"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": openAIFinish(rep)}},
+			"usage":   openAIUsage(usageOr(rep.Usage)),
+		}
+		if !e.write(sse("", c)) {
+			return
+		}
+		e.write("data: [DONE]\n\n")
+		return
+	}
 	if !e.write(chunk(map[string]any{}, openAIFinish(rep))) {
 		return
 	}

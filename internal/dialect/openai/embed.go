@@ -270,28 +270,75 @@ func DecodeEmbedResponse(body []byte) (*llm.EmbedResponse, error) {
 
 // EncodeModelList renders GET /v1/models.
 func EncodeModelList(ids []string, created int64, ownedBy string) []byte {
+	return EncodeModelListInfo(ids, created, ownedBy, nil)
+}
+
+// EncodeModel renders GET /v1/models/{id}.
+func EncodeModel(id string, created int64, ownedBy string) []byte {
+	return EncodeModelInfo(id, created, ownedBy, nil)
+}
+
+// ModelInfoFunc tells what the catalogue knows of a public model.
+type ModelInfoFunc func(id string) (llm.ModelInfo, bool)
+
+// EncodeModelListInfo is EncodeModelList with each model enriched by what
+// info knows: context_window, max_output, modalities and pricing (USD per
+// million tokens), extra fields OpenAI clients ignore.
+func EncodeModelListInfo(ids []string, created int64, ownedBy string, info ModelInfoFunc) []byte {
 	b := make([]byte, 0, 32+len(ids)*(64+len(ownedBy)))
 	b = append(b, `{"object":"list","data":[`...)
 	for i, id := range ids {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendModel(b, id, created, ownedBy)
+		b = appendModel(b, id, created, ownedBy, info)
 	}
 	return append(b, "]}"...)
 }
 
-// EncodeModel renders GET /v1/models/{id}.
-func EncodeModel(id string, created int64, ownedBy string) []byte {
-	return appendModel(make([]byte, 0, 64+len(id)+len(ownedBy)), id, created, ownedBy)
+// EncodeModelInfo is EncodeModel enriched like EncodeModelListInfo.
+func EncodeModelInfo(id string, created int64, ownedBy string, info ModelInfoFunc) []byte {
+	return appendModel(make([]byte, 0, 64+len(id)+len(ownedBy)), id, created, ownedBy, info)
 }
 
-func appendModel(b []byte, id string, created int64, ownedBy string) []byte {
+func appendModel(b []byte, id string, created int64, ownedBy string, info ModelInfoFunc) []byte {
 	b = append(b, `{"id":`...)
 	b = jsonw.AppendString(b, id)
 	b = append(b, `,"object":"model","created":`...)
 	b = jsonw.AppendInt(b, created)
 	b = append(b, `,"owned_by":`...)
 	b = jsonw.AppendString(b, ownedBy)
+	if info != nil {
+		if mi, ok := info(id); ok {
+			b = appendModelInfo(b, mi)
+		}
+	}
 	return append(b, '}')
+}
+
+func appendModelInfo(b []byte, mi llm.ModelInfo) []byte {
+	if mi.ContextWindow > 0 {
+		b = append(b, `,"context_window":`...)
+		b = jsonw.AppendInt(b, mi.ContextWindow)
+	}
+	if mi.MaxOutput > 0 {
+		b = append(b, `,"max_output":`...)
+		b = jsonw.AppendInt(b, mi.MaxOutput)
+	}
+	if len(mi.Modalities) > 0 {
+		b = append(b, `,"modalities":`...)
+		b = appendStrings(b, mi.Modalities)
+	}
+	if p := mi.Price; p != nil {
+		b = append(b, `,"pricing":{"currency":"USD","per":"1M tokens","input":`...)
+		b = jsonw.AppendFloat(b, p.Input)
+		b = append(b, `,"output":`...)
+		b = jsonw.AppendFloat(b, p.Output)
+		b = append(b, `,"cache_read":`...)
+		b = jsonw.AppendFloat(b, p.CacheRead)
+		b = append(b, `,"cache_write":`...)
+		b = jsonw.AppendFloat(b, p.CacheWrite)
+		b = append(b, '}')
+	}
+	return b
 }
