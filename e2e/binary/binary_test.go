@@ -182,7 +182,7 @@ listen: 0.0.0.0:8080
 server: {max_body_bytes: -1}
 providers:
   oai:   {type: openai, base_url: "ftp://example.invalid"}
-  weird: {type: gemini}
+  weird: {type: watsonx}
   notype: {base_url: "http://127.0.0.1:1"}
   hdr:   {type: openai, base_url: "http://127.0.0.1:1", headers: {"Bad Name": x}}
 models:
@@ -198,7 +198,7 @@ models:
 		"listen: 0.0.0.0:8080 is not a loopback address",
 		"server.max_body_bytes: must be positive",
 		`providers.oai.base_url: must be an http(s) URL, got "ftp://example.invalid"`,
-		`providers.weird.type: unknown provider type "gemini"`,
+		`providers.weird.type: unknown provider type "watsonx"`,
 		"providers.notype.type: required",
 		`providers.hdr.headers: invalid header name "Bad Name"`,
 		`models.m1.provider: unknown provider "nope"`,
