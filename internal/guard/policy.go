@@ -512,9 +512,6 @@ func (p *Policy) output(sess *Session, text string) (string, error) {
 	return sess.Restore(text), nil
 }
 
-// ResponseScanner returns the scanner for model output.
-func (p *Policy) ResponseScanner() *Scanner { return p.resp }
-
 // AsBlocked reports whether err is a guard refusal.
 func AsBlocked(err error) (*BlockedError, bool) {
 	var b *BlockedError
