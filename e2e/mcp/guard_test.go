@@ -19,6 +19,13 @@ paths:
       requestBody:
         content: {application/json: {schema: {type: object, properties: {title: {type: string}, note: {type: string}}}}}
       responses: {'201': {description: created}}
+  /chat:
+    post:
+      operationId: chat
+      summary: Chat
+      x-tidegate-dispatch: {ai-proxy: {model: echo}}
+      x-tidegate-middlewares: [safe]
+      responses: {'200': {description: ok}}
 `
 
 const guardedConfig = `
@@ -63,6 +70,17 @@ func TestMiddlewareBodyGuard(t *testing.T) {
 		}
 	}
 	n := len(a.requests())
+
+	// Dispatch operations (LLM routes) are guarded before the model sees
+	// the body: the echo model answers with the redacted text.
+	resp, body = post(t, "POST", base+"/chat", `{"title":"c","messages":[{"role":"user","content":"I am ann@example.com"}]}`, jsonCT)
+	if resp.StatusCode != 200 || !strings.Contains(body, "[EMAIL_1]") || strings.Contains(body, "ann@example.com") {
+		t.Fatalf("dispatch: %d %s", resp.StatusCode, body)
+	}
+	resp, body = post(t, "POST", base+"/chat", `{"title":"c","messages":[{"role":"user","content":"key AKIAIOSFODNN7EXAMPLE"}]}`, jsonCT)
+	if resp.StatusCode != 400 || !strings.Contains(body, "aws_key") {
+		t.Fatalf("dispatch secret: %d %s", resp.StatusCode, body)
+	}
 
 	cs := connect(t, g.URL+"/mcp/notes", "", nil)
 	wantOK(t, call(t, cs, "createOrder", map[string]any{"title": "m", "note": "from bob@example.org"}))

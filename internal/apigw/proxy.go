@@ -202,6 +202,18 @@ func (p *Proxy) serveLLM(w http.ResponseWriter, r *http.Request, op *openapi.Ope
 		writeError(w, &llm.Error{Kind: llm.KindInternal, Status: http.StatusNotImplemented, Message: "LLM routes are not served here"})
 		return
 	}
+	if p.opt.Guards.Has(op.ID) {
+		body, err := p.readBody(w, r)
+		if err == nil {
+			body, err = p.opt.Guards.Check(op.ID, body)
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		r = r.Clone(r.Context())
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	}
 	p.opt.LLM(op.DispatchDialect, op.DispatchModel).ServeHTTP(w, r)
 }
 

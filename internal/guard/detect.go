@@ -170,9 +170,6 @@ func NewScanner(dets []*Detector) *Scanner {
 	return s
 }
 
-// Detectors returns the enabled detectors.
-func (s *Scanner) Detectors() []*Detector { return s.dets }
-
 // Empty reports whether no detector is enabled.
 func (s *Scanner) Empty() bool { return s == nil || len(s.dets) == 0 }
 

@@ -19,18 +19,16 @@ import (
 
 // profile is one compiled `guardrails:` entry.
 type profile struct {
-	name      string
-	dets      []*Detector // enabled, actions set
-	request   bool        // detectors apply to requests
-	response  bool        // … and to responses
-	restore   bool
-	deny      []rule
-	allow     []*regexp.Regexp
-	words     *regexp.Regexp
-	injection bool
-	limits    config.GuardLimits
-	prompt    *systemPrompt
-	schema    *config.GuardSchema
+	dets     []*Detector // enabled, actions set
+	request  bool        // detectors apply to requests
+	response bool        // … and to responses
+	restore  bool
+	deny     []rule
+	allow    []*regexp.Regexp
+	words    *regexp.Regexp
+	limits   config.GuardLimits
+	prompt   *systemPrompt
+	schema   *config.GuardSchema
 }
 
 type rule struct {
@@ -51,13 +49,13 @@ var injectionPatterns = []string{
 	`(?i)</?\s*(system|im_start|im_end)\s*>|<\|im_(start|end)\|>`,
 }
 
-// Compile builds the profiles of cfg.guardrails. Every invalid regular
-// expression or detector name is reported with its config path.
+// compile builds one profile of `guardrails:`. Every invalid regular
+// expression, detector name or template is reported with its path.
 func compile(name string, g config.Guardrail, injection []*regexp.Regexp) (*profile, []string) {
 	path := "guardrails." + name
 	var errs []string
 	bad := func(p, format string, args ...any) { errs = append(errs, p+": "+fmt.Sprintf(format, args...)) }
-	p := &profile{name: name, restore: g.Restore, limits: g.Limits, request: len(g.ApplyTo) == 0, response: len(g.ApplyTo) == 0}
+	p := &profile{restore: g.Restore, limits: g.Limits, request: len(g.ApplyTo) == 0, response: len(g.ApplyTo) == 0}
 	for _, a := range g.ApplyTo {
 		p.request = p.request || a == "request"
 		p.response = p.response || a == "response"
@@ -142,7 +140,6 @@ func compile(name string, g config.Guardrail, injection []*regexp.Regexp) (*prof
 		for _, re := range injection {
 			p.deny = append(p.deny, rule{re, "prompt injection heuristics"})
 		}
-		p.injection = true
 	}
 	return p, errs
 }
@@ -511,9 +508,6 @@ func (p *Policy) output(sess *Session, text string) (string, error) {
 	}
 	return sess.Restore(text), nil
 }
-
-// ResponseScanner returns the scanner for model output.
-func (p *Policy) ResponseScanner() *Scanner { return p.resp }
 
 // AsBlocked reports whether err is a guard refusal.
 func AsBlocked(err error) (*BlockedError, bool) {

@@ -66,9 +66,6 @@ func (s *Session) with(sc *Scanner) *Session {
 	return s.out
 }
 
-// Scanner returns the session's scanner.
-func (s *Session) Scanner() *Scanner { return s.sc }
-
 // Redact returns text with every redact-match replaced by its placeholder
 // and whether anything changed; a block-match returns a *BlockedError.
 func (s *Session) Redact(text string) (string, bool, error) {
