@@ -8,6 +8,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
+	"github.com/tidwall/gjson"
 
 	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
@@ -290,3 +291,43 @@ func TestProvidersCostRouting(t *testing.T) {
 	assertEq(t, "content", c.Choices[0].Message.Content, "azure answer")
 	assertEq(t, "bedrock calls", g.Bedrock.Posts(), 0)
 }
+
+// TestGeminiSignatureRoundTrip: a Gemini answer with thoughts and a signed
+// function call reaches the Anthropic SDK as thinking blocks and a
+// tool_use; when the SDK sends the conversation back with the tool result,
+// Gemini gets its thought signature back on the function call and the
+// result as a functionResponse named after the call.
+func TestGeminiSignatureRoundTrip(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	g.Google.Set(testupstream.Reply{Thinking: "Need the weather.", Text: "Checking.",
+		ToolCalls: []testupstream.ToolCall{{Name: "get_weather", Args: `{"city":"Paris"}`}}})
+	params := anthropic.MessageNewParams{Model: "gemini", MaxTokens: 500, Tools: antTools[:1],
+		Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}}
+	msg, _ := antStream(t, antClient(g), params)
+	var kinds []string
+	var callID string
+	for _, b := range msg.Content {
+		kinds = append(kinds, b.Type)
+		if b.Type == "tool_use" {
+			callID = b.ID
+		}
+	}
+	assertEq(t, "blocks", strings.Join(kinds, ","), "thinking,text,thinking,tool_use")
+	first := gjson.ParseBytes(g.Google.Last().Body)
+	assertEq(t, "thinkingBudget", first.Get("generationConfig.thinkingConfig.thinkingBudget").Int(), int64(2048))
+	assertEq(t, "includeThoughts", first.Get("generationConfig.thinkingConfig.includeThoughts").Bool(), true)
+
+	g.Google.Set(testupstream.Reply{Text: "It is 18C."})
+	params.Messages = append(params.Messages, msg.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock(callID, "18C", false)))
+	final, _ := antStream(t, antClient(g), params)
+	assertEq(t, "answer", final.Content[len(final.Content)-1].Text, "It is 18C.")
+	body := gjson.ParseBytes(g.Google.Last().Body)
+	model := body.Get(`contents.#(role=="model").parts`)
+	assertEq(t, "thought replayed", model.Get(`#(thought==true).text`).String(), "Need the weather.")
+	assertEq(t, "signature on the call", model.Get(`#(functionCall.name=="get_weather").thoughtSignature`).String(), "c2lnLWdlbWluaQ==")
+	assertEq(t, "function response", body.Get(`contents.2.parts.0.functionResponse.name`).String(), "get_weather")
+	assertEq(t, "result", body.Get(`contents.2.parts.0.functionResponse.response.result`).String(), "18C")
+}
+
