@@ -330,4 +330,3 @@ func TestGeminiSignatureRoundTrip(t *testing.T) {
 	assertEq(t, "function response", body.Get(`contents.2.parts.0.functionResponse.name`).String(), "get_weather")
 	assertEq(t, "result", body.Get(`contents.2.parts.0.functionResponse.response.result`).String(), "18C")
 }
-
