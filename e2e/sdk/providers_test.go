@@ -330,3 +330,25 @@ func TestGeminiSignatureRoundTrip(t *testing.T) {
 	assertEq(t, "function response", body.Get(`contents.2.parts.0.functionResponse.name`).String(), "get_weather")
 	assertEq(t, "result", body.Get(`contents.2.parts.0.functionResponse.response.result`).String(), "18C")
 }
+
+// TestDeepSeekReasoningRoundTrip: DeepSeek's reasoning_content reaches the
+// Anthropic SDK as a thinking block, and goes back to DeepSeek as
+// reasoning_content on the assistant turn that called the tool.
+func TestDeepSeekReasoningRoundTrip(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	g.OpenAI.Set(testupstream.Reply{Thinking: "Call the tool first.",
+		ToolCalls: []testupstream.ToolCall{{ID: "call_00_abc", Name: "get_weather", Args: `{"city":"Paris"}`}}})
+	params := anthropic.MessageNewParams{Model: "deepseek", MaxTokens: 500, Tools: antTools[:1],
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}}
+	msg, _ := antStream(t, antClient(g), params)
+	if len(msg.Content) != 2 || msg.Content[0].Type != "thinking" || msg.Content[0].Thinking != "Call the tool first." {
+		t.Fatalf("content %+v", msg.Content)
+	}
+	g.OpenAI.Set(testupstream.Reply{Text: "18C."})
+	params.Messages = append(params.Messages, msg.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock("call_00_abc", "18C", false)))
+	antStream(t, antClient(g), params)
+	body := gjson.ParseBytes(g.OpenAI.Last().Body)
+	assertEq(t, "reasoning_content", body.Get(`messages.#(role=="assistant").reasoning_content`).String(), "Call the tool first.")
+	assertEq(t, "tool result", body.Get(`messages.#(role=="tool").tool_call_id`).String(), "call_00_abc")
+}
