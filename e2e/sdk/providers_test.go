@@ -352,3 +352,31 @@ func TestDeepSeekReasoningRoundTrip(t *testing.T) {
 	assertEq(t, "reasoning_content", body.Get(`messages.#(role=="assistant").reasoning_content`).String(), "Call the tool first.")
 	assertEq(t, "tool result", body.Get(`messages.#(role=="tool").tool_call_id`).String(), "call_00_abc")
 }
+
+// TestBedrockReasoningRoundTrip: Bedrock's reasoningContent (with its
+// signature) reaches the Anthropic SDK as a signed thinking block and goes
+// back as reasoningContent before the toolUse, as Claude on Bedrock
+// requires; the thinking budget goes in additionalModelRequestFields.
+func TestBedrockReasoningRoundTrip(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	g.Bedrock.Set(testupstream.Reply{Thinking: "Use the tool.",
+		ToolCalls: []testupstream.ToolCall{{ID: "tooluse_1", Name: "get_weather", Args: `{"city":"Paris"}`}}})
+	params := anthropic.MessageNewParams{Model: "bedrock", MaxTokens: 4000, Tools: antTools[:1],
+		Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}}
+	msg, _ := antStream(t, antClient(g), params)
+	if len(msg.Content) != 2 || msg.Content[0].Signature != "sig-1" {
+		t.Fatalf("content %+v", msg.Content)
+	}
+	first := gjson.ParseBytes(g.Bedrock.Last().Body)
+	assertEq(t, "budget", first.Get("additionalModelRequestFields.thinking.budget_tokens").Int(), int64(2048))
+	g.Bedrock.Set(testupstream.Reply{Text: "18C."})
+	params.Messages = append(params.Messages, msg.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock("tooluse_1", "18C", false)))
+	antStream(t, antClient(g), params)
+	body := gjson.ParseBytes(g.Bedrock.Last().Body)
+	assertEq(t, "reasoning text", body.Get("messages.1.content.0.reasoningContent.reasoningText.text").String(), "Use the tool.")
+	assertEq(t, "signature", body.Get("messages.1.content.0.reasoningContent.reasoningText.signature").String(), "sig-1")
+	assertEq(t, "toolUse", body.Get("messages.1.content.1.toolUse.toolUseId").String(), "tooluse_1")
+	assertEq(t, "toolResult", body.Get("messages.2.content.0.toolResult.toolUseId").String(), "tooluse_1")
+}
