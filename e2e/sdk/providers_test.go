@@ -8,6 +8,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
+	"github.com/tidwall/gjson"
 
 	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
@@ -289,4 +290,93 @@ func TestProvidersCostRouting(t *testing.T) {
 	}
 	assertEq(t, "content", c.Choices[0].Message.Content, "azure answer")
 	assertEq(t, "bedrock calls", g.Bedrock.Posts(), 0)
+}
+
+// TestGeminiSignatureRoundTrip: a Gemini answer with thoughts and a signed
+// function call reaches the Anthropic SDK as thinking blocks and a
+// tool_use; when the SDK sends the conversation back with the tool result,
+// Gemini gets its thought signature back on the function call and the
+// result as a functionResponse named after the call.
+func TestGeminiSignatureRoundTrip(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	g.Google.Set(testupstream.Reply{Thinking: "Need the weather.", Text: "Checking.",
+		ToolCalls: []testupstream.ToolCall{{Name: "get_weather", Args: `{"city":"Paris"}`}}})
+	params := anthropic.MessageNewParams{Model: "gemini", MaxTokens: 500, Tools: antTools[:1],
+		Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}}
+	msg, _ := antStream(t, antClient(g), params)
+	var kinds []string
+	var callID string
+	for _, b := range msg.Content {
+		kinds = append(kinds, b.Type)
+		if b.Type == "tool_use" {
+			callID = b.ID
+		}
+	}
+	assertEq(t, "blocks", strings.Join(kinds, ","), "thinking,text,thinking,tool_use")
+	first := gjson.ParseBytes(g.Google.Last().Body)
+	assertEq(t, "thinkingBudget", first.Get("generationConfig.thinkingConfig.thinkingBudget").Int(), int64(2048))
+	assertEq(t, "includeThoughts", first.Get("generationConfig.thinkingConfig.includeThoughts").Bool(), true)
+
+	g.Google.Set(testupstream.Reply{Text: "It is 18C."})
+	params.Messages = append(params.Messages, msg.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock(callID, "18C", false)))
+	final, _ := antStream(t, antClient(g), params)
+	assertEq(t, "answer", final.Content[len(final.Content)-1].Text, "It is 18C.")
+	body := gjson.ParseBytes(g.Google.Last().Body)
+	model := body.Get(`contents.#(role=="model").parts`)
+	assertEq(t, "thought replayed", model.Get(`#(thought==true).text`).String(), "Need the weather.")
+	assertEq(t, "signature on the call", model.Get(`#(functionCall.name=="get_weather").thoughtSignature`).String(), "c2lnLWdlbWluaQ==")
+	assertEq(t, "function response", body.Get(`contents.2.parts.0.functionResponse.name`).String(), "get_weather")
+	assertEq(t, "result", body.Get(`contents.2.parts.0.functionResponse.response.result`).String(), "18C")
+}
+
+// TestDeepSeekReasoningRoundTrip: DeepSeek's reasoning_content reaches the
+// Anthropic SDK as a thinking block, and goes back to DeepSeek as
+// reasoning_content on the assistant turn that called the tool.
+func TestDeepSeekReasoningRoundTrip(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	g.OpenAI.Set(testupstream.Reply{Thinking: "Call the tool first.",
+		ToolCalls: []testupstream.ToolCall{{ID: "call_00_abc", Name: "get_weather", Args: `{"city":"Paris"}`}}})
+	params := anthropic.MessageNewParams{Model: "deepseek", MaxTokens: 500, Tools: antTools[:1],
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}}
+	msg, _ := antStream(t, antClient(g), params)
+	if len(msg.Content) != 2 || msg.Content[0].Type != "thinking" || msg.Content[0].Thinking != "Call the tool first." {
+		t.Fatalf("content %+v", msg.Content)
+	}
+	g.OpenAI.Set(testupstream.Reply{Text: "18C."})
+	params.Messages = append(params.Messages, msg.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock("call_00_abc", "18C", false)))
+	antStream(t, antClient(g), params)
+	body := gjson.ParseBytes(g.OpenAI.Last().Body)
+	assertEq(t, "reasoning_content", body.Get(`messages.#(role=="assistant").reasoning_content`).String(), "Call the tool first.")
+	assertEq(t, "tool result", body.Get(`messages.#(role=="tool").tool_call_id`).String(), "call_00_abc")
+}
+
+// TestBedrockReasoningRoundTrip: Bedrock's reasoningContent (with its
+// signature) reaches the Anthropic SDK as a signed thinking block and goes
+// back as reasoningContent before the toolUse, as Claude on Bedrock
+// requires; the thinking budget goes in additionalModelRequestFields.
+func TestBedrockReasoningRoundTrip(t *testing.T) {
+	g := testgateway.Start(t, providersConfig)
+	g.Bedrock.Set(testupstream.Reply{Thinking: "Use the tool.",
+		ToolCalls: []testupstream.ToolCall{{ID: "tooluse_1", Name: "get_weather", Args: `{"city":"Paris"}`}}})
+	params := anthropic.MessageNewParams{Model: "bedrock", MaxTokens: 4000, Tools: antTools[:1],
+		Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}}
+	msg, _ := antStream(t, antClient(g), params)
+	if len(msg.Content) != 2 || msg.Content[0].Signature != "sig-1" {
+		t.Fatalf("content %+v", msg.Content)
+	}
+	first := gjson.ParseBytes(g.Bedrock.Last().Body)
+	assertEq(t, "budget", first.Get("additionalModelRequestFields.thinking.budget_tokens").Int(), int64(2048))
+	g.Bedrock.Set(testupstream.Reply{Text: "18C."})
+	params.Messages = append(params.Messages, msg.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock("tooluse_1", "18C", false)))
+	antStream(t, antClient(g), params)
+	body := gjson.ParseBytes(g.Bedrock.Last().Body)
+	assertEq(t, "reasoning text", body.Get("messages.1.content.0.reasoningContent.reasoningText.text").String(), "Use the tool.")
+	assertEq(t, "signature", body.Get("messages.1.content.0.reasoningContent.reasoningText.signature").String(), "sig-1")
+	assertEq(t, "toolUse", body.Get("messages.1.content.1.toolUse.toolUseId").String(), "tooluse_1")
+	assertEq(t, "toolResult", body.Get("messages.2.content.0.toolResult.toolUseId").String(), "tooluse_1")
 }

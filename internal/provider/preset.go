@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"slices"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -127,10 +130,35 @@ func (q *quirks) changesBody() bool {
 		q.dropMessageName || q.shortToolIDs || q.noTools || q.alternate || q.reasoningContent)
 }
 
+// affects reports whether the rewrite would change body, from one pass
+// over its top-level keys (gjson, no decoding), so the common request to a
+// preset whose quirks are only top-level costs next to nothing.
+func (q *quirks) affects(body []byte, model string, req *llm.Request) bool {
+	if q.messageKeep != nil || q.shortToolIDs || q.alternate || (q.reasoningContent && req != nil) {
+		return true // message-level quirks
+	}
+	if q.dropMessageName && len(gjson.GetBytes(body, "messages.#.name").Array()) > 0 {
+		return true
+	}
+	var drop []string
+	if q.drop != nil {
+		drop = q.drop(model)
+	}
+	hit := false
+	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
+		key := k.String()
+		_, renamed := q.rename[key]
+		hit = renamed || slices.Contains(drop, key) || (q.keep != nil && !q.keep[key]) ||
+			(q.noTools && key == "tools") || (q.adjust != nil && key == "reasoning_effort")
+		return !hit
+	})
+	return hit
+}
+
 // rewrite applies the quirks to a Chat Completions body. req is the
 // canonical request when it was decoded (the translated path), else nil.
 func (q *quirks) rewrite(body []byte, model string, req *llm.Request) ([]byte, error) {
-	if !q.changesBody() {
+	if !q.changesBody() || !q.affects(body, model, req) {
 		return body, nil
 	}
 	var top map[string]json.RawMessage

@@ -300,3 +300,15 @@ func mustChat(t *testing.T, p llm.Provider, req *llm.Request) llm.Stream {
 	}
 	return s
 }
+
+// TestPresetRewriteUntouched: a body no quirk applies to is forwarded as
+// the same bytes, without decoding.
+func TestPresetRewriteUntouched(t *testing.T) {
+	body := []byte(`{"model":"grok-4", "messages":[{"role":"user","content":"hi"}],"temperature":1}`)
+	for _, typ := range []string{config.TypeXAI, config.TypeGroq, config.TypeOpenRouter, config.TypeTogether, config.TypeDeepSeek} {
+		out, err := presetQuirks(typ).rewrite(body, "grok-4", nil)
+		if err != nil || &out[0] != &body[0] {
+			t.Errorf("%s: body rewritten: %s (%v)", typ, out, err)
+		}
+	}
+}
