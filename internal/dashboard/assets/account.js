@@ -1,6 +1,6 @@
 // The key holder's view (logged in with a virtual key): allowed models,
 // limits, budgets and their own usage, from GET /dashboard/api/me.
-import { h, replace, table, num, usd, ms, when, badge, limitText, budgetText } from "./dom.js";
+import { h, replace, table, num, usd, usdTick, ms, when, badge, limitText, budgetText } from "./dom.js";
 import { get } from "./api.js";
 import { chart } from "./chart.js";
 
@@ -49,10 +49,10 @@ export async function accountPage(main, alive) {
         tile("Requests", num(u.totals.requests)), tile("Refused", num(u.totals.refused)),
         tile("Tokens", num(u.totals.input_tokens + u.totals.output_tokens)), tile("Cost", usd(u.totals.cost_usd))),
       h("div", { class: "charts" },
-        chart({ id: "chart-my-requests", title: "Requests per day", times, label, fmt: (v) => num(Math.round(v)), series: [
+        chart({ id: "chart-my-requests", title: "Requests per day", times, label, integer: true, fmt: num, series: [
           { name: "requests", kind: "bar", values: u.data.map((d) => d.requests) },
           { name: "refused", kind: "bar", values: u.data.map((d) => d.refused) }] }),
-        chart({ id: "chart-my-cost", title: "Cost per day", times, label, fmt: usd, series: [{ name: "USD", kind: "line", values: u.data.map((d) => d.cost_usd) }] }))),
+        chart({ id: "chart-my-cost", title: "Cost per day", times, label, fmt: usdTick, series: [{ name: "USD", kind: "line", values: u.data.map((d) => d.cost_usd) }] }))),
     h("section", { class: "card" },
       h("h2", {}, "Recent requests"),
       table([

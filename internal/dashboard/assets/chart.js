@@ -3,7 +3,7 @@
 // classes (s0, s1, …), so there are no inline styles for the CSP to block.
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 640, H = 200, L = 56, R = 12, T = 10, B = 26;
+const W = 640, H = 200, L = 64, R = 12, T = 10, B = 26;
 
 function svg(tag, attrs, ...kids) {
   const el = document.createElementNS(NS, tag);
@@ -12,19 +12,24 @@ function svg(tag, attrs, ...kids) {
   return el;
 }
 
-// niceMax rounds up to 1, 2 or 5 times a power of ten.
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+// niceMax is the top of the y axis: four ticks, each 1, 2 or 5 times a
+// power of ten (whole numbers for counts).
+function niceMax(v, integer) {
+  if (!(v > 0)) return integer ? 4 : 1;
+  const step = v / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(step)));
+  let nice = 10 * p;
+  for (const m of [1, 2, 5]) if (m * p >= step) { nice = m * p; break; }
+  if (integer) nice = Math.max(1, Math.ceil(nice));
+  return 4 * nice;
 }
 
-// chart returns a <figure>. times: Date[]; series: [{name, values, kind: "line"|"bar"}];
-// fmt formats a y value; label formats a time for the x axis.
-export function chart({ title, times, series, fmt = String, label, id }) {
+// chart returns a <figure>. times: Date[]; series: [{name, values, kind: "line"|"bar"}],
+// where a null value is a gap in a line; fmt formats a y value, label a time
+// on the x axis; integer keeps the y ticks whole.
+export function chart({ title, times, series, fmt = String, label, id, integer = false }) {
   const n = times.length;
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null))), integer);
   const pw = W - L - R, ph = H - T - B;
   const x = (i) => L + (n <= 1 ? pw / 2 : (i + 0.5) * (pw / n));
   const y = (v) => T + ph - (v / max) * ph;
@@ -55,10 +60,15 @@ export function chart({ title, times, series, fmt = String, label, id }) {
       });
       return;
     }
-    const d = s.values.map((v, i) => (i === 0 ? "M" : "L") + x(i).toFixed(1) + " " + y(v).toFixed(1)).join(" ");
-    if (n > 0) root.appendChild(svg("path", { d, class: "line " + cls }));
+    let d = "", pen = "M";
     s.values.forEach((v, i) => {
-      if (!v) return;
+      if (v === null) { pen = "M"; return; }
+      d += pen + x(i).toFixed(1) + " " + y(v).toFixed(1) + " ";
+      pen = "L";
+    });
+    if (d) root.appendChild(svg("path", { d, class: "line " + cls }));
+    s.values.forEach((v, i) => {
+      if (!v) return; // no dot on zero or gaps
       const c = svg("circle", { cx: x(i), cy: y(v), r: 2.5, class: "dot " + cls });
       c.appendChild(svg("title", {}, `${label(times[i])} · ${s.name}: ${fmt(v)}`));
       root.appendChild(c);

@@ -41,6 +41,13 @@ export function usd(n) {
   return "$" + n.toFixed(2);
 }
 
+// usdTick is a short dollar amount for chart axes.
+export function usdTick(n) {
+  if (!n) return "$0";
+  if (n >= 1) return "$" + (Number.isInteger(n) ? n : n.toFixed(2));
+  return "$" + Number(n.toPrecision(2));
+}
+
 export function ms(n) {
   if (!n) return "0 ms";
   if (n >= 10000) return (n / 1000).toFixed(1) + " s";

@@ -54,7 +54,7 @@ export async function keysPage(main, alive) {
     { title: "", class: "actions-cell", cell: (k) => h("div", { class: "row-actions" },
       h("button", { class: "small secondary", onclick: safe(() => edit(k)) }, "Edit"),
       k.status === "revoked" ? null : h("button", { class: "small secondary", onclick: safe(() => rotate(k)) }, "Rotate"),
-      k.status === "revoked" ? null : h("button", { class: "small danger", onclick: safe(() => revoke(k)) }, "Revoke"),
+      k.status === "revoked" ? null : h("button", { class: "small secondary danger-text", onclick: safe(() => revoke(k)) }, "Revoke"),
       h("button", { class: "small link danger-text", onclick: safe(() => remove(k)) }, "Delete")) },
   ], keys.data, { id: "keys-table", rowClass: (k) => "key-row status-" + k.status, empty: "No keys yet: create one." });
 

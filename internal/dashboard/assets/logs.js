@@ -59,6 +59,6 @@ function detail(e, keyName) {
     ["Cache read / write tokens", num(e.cache_read_tokens) + " / " + num(e.cache_write_tokens)],
     ["Cost", usd(e.cost_usd) + " (" + e.cost_usd + ")"], ["Latency", ms(e.latency_ms)], ["Error", e.error || "—"], ["Log sequence", String(e.seq)],
   ];
-  openDialog({ title: "Request " + (e.request_id || e.seq), submit: "Close", id: "log-detail",
+  openDialog({ title: "Request " + (e.request_id || e.seq), submit: "Close", id: "log-detail", cancel: false,
     body: h("dl", { class: "detail" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])) });
 }

@@ -1,6 +1,6 @@
 // Overview: requests, errors, latency percentiles, tokens and cost over
 // time, from GET /admin/stats.
-import { h, replace, num, usd, ms } from "./dom.js";
+import { h, replace, num, usd, usdTick, ms } from "./dom.js";
 import { get, qs } from "./api.js";
 import { chart } from "./chart.js";
 
@@ -39,21 +39,22 @@ export async function overview(main, alive) {
       : (d) => d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
     const col = (f) => stats.data.map(f);
     const charts = h("div", { class: "charts" },
-      chart({ id: "chart-requests", title: "Requests", times, label, fmt: (v) => num(Math.round(v)), series: [
+      chart({ id: "chart-requests", title: "Requests", times, label, integer: true, fmt: num, series: [
         { name: "requests", kind: "bar", values: col((d) => d.requests) },
         { name: "errors", kind: "bar", values: col((d) => d.errors) },
         { name: "refused", kind: "bar", values: col((d) => d.refused) },
       ] }),
       chart({ id: "chart-latency", title: "Latency", times, label, fmt: ms, series: [
-        { name: "p50", kind: "line", values: col((d) => d.latency_ms.p50) },
-        { name: "p95", kind: "line", values: col((d) => d.latency_ms.p95) },
-        { name: "p99", kind: "line", values: col((d) => d.latency_ms.p99) },
+        // no requests: no latency (a gap, not a zero)
+        { name: "p50", kind: "line", values: col((d) => (d.requests ? d.latency_ms.p50 : null)) },
+        { name: "p95", kind: "line", values: col((d) => (d.requests ? d.latency_ms.p95 : null)) },
+        { name: "p99", kind: "line", values: col((d) => (d.requests ? d.latency_ms.p99 : null)) },
       ] }),
-      chart({ id: "chart-tokens", title: "Tokens", times, label, fmt: (v) => compact(v), series: [
+      chart({ id: "chart-tokens", title: "Tokens", times, label, integer: true, fmt: (v) => compact(v), series: [
         { name: "input", kind: "bar", values: col((d) => d.input_tokens) },
         { name: "output", kind: "bar", values: col((d) => d.output_tokens) },
       ] }),
-      chart({ id: "chart-cost", title: "Cost", times, label, fmt: usd, series: [
+      chart({ id: "chart-cost", title: "Cost", times, label, fmt: usdTick, series: [
         { name: "USD", kind: "line", values: col((d) => d.cost_usd) },
       ] }));
     replace(body, tiles, charts);

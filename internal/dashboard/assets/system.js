@@ -11,7 +11,7 @@ export async function providersPage(main, alive) {
     h("div", { class: "page-head" }, h("h1", {}, "Providers and targets"),
       h("div", { class: "tools" }, badge(health.status, health.status === "healthy" ? "ok" : "warn"),
         h("button", { class: "secondary small", onclick: () => providersPage(main, alive) }, "Refresh"))),
-    h("p", { class: "muted" }, `Gateway ${health.version || ""}, up ${Math.round((health.uptime_seconds || 0) / 60)} min. A target is a provider and the upstream model it serves; its circuit breaker opens after repeated failures and half-opens to try again.`),
+    h("p", { class: "muted" }, `tidegate ${health.version || ""}, up ${Math.round((health.uptime_seconds || 0) / 60)} min. A target is a provider and the upstream model it serves; its circuit breaker opens after repeated failures and half-opens to try again.`),
     health.unavailable_models && health.unavailable_models.length
       ? h("div", { class: "notice error" }, "No target can serve: " + health.unavailable_models.join(", ")) : null,
     h("h2", {}, "Targets"),

@@ -19,13 +19,13 @@ export function errorText(e) {
 // openDialog shows a modal with body and a submit button; onSubmit may
 // throw to keep the dialog open with the error shown. Resolves with what
 // onSubmit returned, or null when cancelled.
-export function openDialog({ title, body, submit = "Save", danger = false, id, onSubmit = () => true }) {
+export function openDialog({ title, body, submit = "Save", danger = false, id, onSubmit = () => true, cancel = true }) {
   return new Promise((resolve) => {
     const err = h("p", { class: "form-error", role: "alert" });
     const form = h("form", { method: "dialog", class: "dialog-form", novalidate: true },
       h("h2", {}, title), body, err,
       h("div", { class: "actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => { dlg.close(); resolve(null); } }, "Cancel"),
+        cancel ? h("button", { type: "button", class: "secondary", onclick: () => { dlg.close(); resolve(null); } }, "Cancel") : null,
         h("button", { type: "submit", class: danger ? "danger" : "primary", id: id ? id + "-submit" : null }, submit)));
     const dlg = h("dialog", { class: "dialog", id }, form);
     form.addEventListener("submit", async (ev) => {

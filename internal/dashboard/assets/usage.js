@@ -19,7 +19,7 @@ export async function usagePage(main, alive) {
     } catch (e) { notice(errorText(e), "error"); }
   } }, "Export CSV");
   const form = h("form", { class: "filters", id: "usage-filters" },
-    field("Group by", groupSel), field("From", since), field("To (inclusive)", until),
+    field("Group by", groupSel), field("From (UTC day)", since), field("To (UTC day, inclusive)", until),
     h("button", { type: "submit", class: "primary" }, "Apply"), exportBtn);
   form.addEventListener("submit", (ev) => { ev.preventDefault(); load().catch((e) => notice(errorText(e), "error")); });
   replace(main, h("div", { class: "page-head" }, h("h1", {}, "Usage")), form, out);
