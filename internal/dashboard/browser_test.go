@@ -252,4 +252,41 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("a key holder sees admin pages: %s", nav)
 	}
 	shot.take("13-account")
+
+	// Back as admin: rotate the key (the old secret stops at once), then
+	// revoke it; the gateway refuses both secrets.
+	shot.do("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login-key")))
+	shot.do("log in as admin again",
+		chromedp.SendKeys(css("#login-key"), adminKey), chromedp.Click(css("#login-submit")), chromedp.WaitVisible(css("#kpis")))
+	shot.do("rotate the key",
+		chromedp.Click(css("#nav-keys")), chromedp.WaitVisible(css("#keys-table")),
+		chromedp.Click(css("#keys-table tbody tr:first-child button:nth-child(2)")), chromedp.WaitVisible(css("#rotate-key")),
+		chromedp.Click(css("#rotate-key-submit")), chromedp.WaitVisible(css("#new-secret")))
+	rotated := strings.TrimSpace(text(t, ctx, "#new-secret"))
+	if !strings.HasPrefix(rotated, "sk-tg-") || rotated == secret {
+		t.Fatalf("rotated secret %q", rotated)
+	}
+	chat := func(key string) error {
+		c := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+		_, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model: "echo", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("after rotation")},
+		})
+		return err
+	}
+	if err := chat(secret); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("old secret after rotation: %v", err)
+	}
+	if err := chat(rotated); err != nil {
+		t.Errorf("new secret: %v", err)
+	}
+	shot.do("revoke the key",
+		chromedp.Click(css("#keys-table tbody tr:first-child button:nth-child(3)")), chromedp.WaitVisible(css("#revoke-key")),
+		chromedp.Click(css("#revoke-key-submit")), chromedp.WaitVisible(css("#keys-table tbody tr.status-revoked")))
+	if row := text(t, ctx, "#keys-table tbody tr:first-child"); !strings.Contains(row, "revoked") {
+		t.Errorf("after revoke: %s", row)
+	}
+	if err := chat(rotated); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("revoked key: %v", err)
+	}
+	shot.take("14-revoked")
 }

@@ -54,7 +54,8 @@ export async function keysPage(main, alive) {
     { title: "", class: "actions-cell", cell: (k) => h("div", { class: "row-actions" },
       h("button", { class: "small secondary", onclick: safe(() => edit(k)) }, "Edit"),
       k.status === "revoked" ? null : h("button", { class: "small secondary", onclick: safe(() => rotate(k)) }, "Rotate"),
-      k.status === "revoked" ? null : h("button", { class: "small secondary danger-text", onclick: safe(() => revoke(k)) }, "Revoke"),
+      k.status === "revoked" ? h("button", { class: "small secondary", onclick: safe(() => enable(k)) }, "Enable")
+        : h("button", { class: "small secondary danger-text", onclick: safe(() => revoke(k)) }, "Revoke"),
       h("button", { class: "small link danger-text", onclick: safe(() => remove(k)) }, "Delete")) },
   ], keys.data, { id: "keys-table", rowClass: (k) => "key-row status-" + k.status, empty: "No keys yet: create one." });
 
@@ -107,9 +108,15 @@ export async function keysPage(main, alive) {
   }
 
   async function revoke(k) {
-    if (!(await confirmDialog("Revoke " + k.name + "?", "The key stops working at once. You can enable it again by editing it through the API.", "Revoke", "revoke-key"))) return;
+    if (!(await confirmDialog("Revoke " + k.name + "?", "The key stops working at once (and so does a previous secret still in its grace period). You can enable it again here.", "Revoke", "revoke-key"))) return;
     await post("/admin/keys/" + k.id + "/revoke");
     notice(`Key "${k.name}" revoked.`);
+    reload();
+  }
+
+  async function enable(k) {
+    await patch("/admin/keys/" + k.id, { enabled: true });
+    notice(`Key "${k.name}" works again.`);
     reload();
   }
 
