@@ -3,8 +3,11 @@ package admin
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +120,43 @@ func TestUsageCSV(t *testing.T) {
 		}
 	}
 	e.mustErr(e.admin("GET", "/admin/usage?format=xml", nil), 400, "invalid_field", "format")
+}
+
+// FuzzStatsQuery sends arbitrary query strings to /admin/stats: the answer
+// is a 200 report or a 400 naming the parameter, never anything else.
+func FuzzStatsQuery(f *testing.F) {
+	for _, s := range []string{"", "bucket=day", "bucket=hour&since=2030-03-14&until=2030-03-15", "since=2030-03-15T11:00:00%2B01:00",
+		"bucket=week", "since=x", "until=2029-01-01", "key_id=k&key_id=j", "%zz", "limit=1", "since=2000-01-01&bucket=day"} {
+		f.Add(s)
+	}
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(f.TempDir(), "fuzz.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	now := time.Date(2030, 3, 15, 12, 0, 0, 0, time.UTC)
+	h := New(Options{Store: st, AdminKeys: []AdminKey{{Secret: adminSecret, Scope: ScopeAdmin}}, Now: func() time.Time { return now }})
+	f.Fuzz(func(t *testing.T, q string) {
+		req := httptest.NewRequest("GET", "http://x/admin/stats", nil)
+		req.URL.RawQuery = q
+		req.Header.Set("Authorization", "Bearer "+adminSecret)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%q: not JSON: %s", q, rec.Body)
+		}
+		switch rec.Code {
+		case 200:
+			if _, ok := body["data"].([]any); !ok {
+				t.Fatalf("%q: %s", q, rec.Body)
+			}
+		case 400:
+			if e, _ := body["error"].(map[string]any); e == nil || e["message"] == "" {
+				t.Fatalf("%q: %s", q, rec.Body)
+			}
+		default:
+			t.Fatalf("%q: status %d: %s", q, rec.Code, rec.Body)
+		}
+	})
 }
