@@ -110,6 +110,11 @@ func TestAssetsAndHeaders(t *testing.T) {
 			t.Errorf("%s: 404 without CSP", p)
 		}
 	}
+	// Without a key store there is no account to show.
+	if res, body := fetch(t, "GET", srv.URL+"/dashboard/api/me", nil); res.StatusCode != http.StatusNotFound ||
+		res.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"type":"not_found_error"`) {
+		t.Errorf("/dashboard/api/me without a store: %d %s", res.StatusCode, body)
+	}
 	if res, _ := fetch(t, "POST", srv.URL+"/dashboard/app.js", nil); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", res.StatusCode)
 	}

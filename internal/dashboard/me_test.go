@@ -211,3 +211,28 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// With auth: none keys are not checked, so no key has an account.
+func TestMeWithoutKeyAuth(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	g := testgateway.Start(t, testgateway.DefaultConfig+`
+auth: none
+store: "sqlite://`+db+`"
+admin_keys: [{name: dashboard-test, key: `+adminKey+`, scope: admin}]
+`)
+	s, k, _ := send(t, "POST", g.URL+"/admin/keys", adminKey, map[string]any{"name": "unused"})
+	secret := k["key"].(string)
+	if s != 201 {
+		t.Fatalf("create: %d %v", s, k)
+	}
+	status, body, hdr := send(t, "GET", g.URL+"/dashboard/api/me", secret, nil)
+	if status != 401 || !strings.Contains(body["error"].(map[string]any)["message"].(string), "auth: none") || hdr.Get("WWW-Authenticate") == "" {
+		t.Errorf("auth: none: %d %v", status, body)
+	}
+	// The dashboard itself is served: admins still use it.
+	if res, err := http.Get(g.URL + "/dashboard/"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("dashboard: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+}
