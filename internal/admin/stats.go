@@ -45,21 +45,11 @@ type StatsReport struct {
 // StatsFor aggregates the usage log for f over its buckets, filling the
 // empty ones. f.Since and f.Until must be set.
 func StatsFor(ctx context.Context, st store.Store, f store.StatsFilter) (*StatsReport, error) {
-	rows, err := st.Stats(ctx, f)
+	rows, total, err := st.Stats(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	all := f
-	all.Bucket = store.BucketAll
-	totals, err := st.Stats(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	rep := &StatsReport{Bucket: f.Bucket, Since: f.Since, Until: f.Until, KeyID: f.KeyID, Data: []Stats{}}
-	if len(totals) == 1 {
-		rep.Totals = statsOf(totals[0])
-		rep.Totals.Time = nil
-	}
+	rep := &StatsReport{Bucket: f.Bucket, Since: f.Since, Until: f.Until, KeyID: f.KeyID, Data: []Stats{}, Totals: statsOf(total)}
 	step := bucketLength(f.Bucket)
 	next := 0
 	for t := f.Since.UTC().Truncate(step); t.Before(f.Until); t = t.Add(step) {

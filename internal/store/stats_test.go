@@ -2,13 +2,25 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
 
-// wantStats aggregates recs the way Stats must, in Go.
+// round3 rounds a latency down to three significant digits.
+func round3(ms int64) int64 {
+	unit := int64(1)
+	for ms/unit >= 1000 {
+		unit *= 10
+	}
+	return ms / unit * unit
+}
+
+// wantStats aggregates recs the way Stats must, in Go: the buckets and,
+// with bucket "", the totals.
 func wantStats(recs []Usage, f StatsFilter) []StatsRow {
 	type acc struct {
 		row StatsRow
@@ -39,7 +51,7 @@ func wantStats(recs []Usage, f StatsFilter) []StatsRow {
 			r.Refused++
 		} else {
 			r.Requests++
-			a.lat = append(a.lat, u.LatencyMS)
+			a.lat = append(a.lat, round3(u.LatencyMS))
 			if u.Status >= 400 {
 				r.Errors++
 			}
@@ -68,8 +80,8 @@ func TestStats(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		s := open(t, url)
-		if got, err := s.Stats(ctx, StatsFilter{Bucket: BucketHour}); err != nil || len(got) != 0 {
-			t.Fatalf("empty log: %+v, %v", got, err)
+		if got, total, err := s.Stats(ctx, StatsFilter{Bucket: BucketHour}); err != nil || len(got) != 0 || total != (StatsRow{}) {
+			t.Fatalf("empty log: %+v, %+v, %v", got, total, err)
 		}
 		day0, recs := usageFixture(3000)
 		// A few records with known latencies in one hour of their own, so
@@ -83,7 +95,7 @@ func TestStats(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		got, err := s.Stats(ctx, StatsFilter{Bucket: BucketHour, KeyID: "k9"})
+		got, total, err := s.Stats(ctx, StatsFilter{Bucket: BucketHour, KeyID: "k9"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,18 +103,21 @@ func TestStats(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("hand-checked hour:\n got %+v\nwant %+v", got, want)
 		}
+		want[0].Time = time.Time{}
+		if total != want[0] {
+			t.Fatalf("hand-checked total: %+v", total)
+		}
 
 		for _, f := range []StatsFilter{
 			{Bucket: BucketHour},
 			{Bucket: BucketDay},
-			{Bucket: BucketAll},
 			{Bucket: BucketHour, Since: day0.Add(36 * time.Hour), Until: day0.Add(72 * time.Hour)},
 			{Bucket: BucketDay, Since: day0.Add(30 * time.Hour), KeyID: "k2"},
-			{Bucket: BucketAll, Until: day0.Add(50 * time.Hour), KeyID: "k1"},
-			{Bucket: BucketAll, KeyID: "nobody"},
+			{Bucket: BucketHour, Until: day0.Add(50 * time.Hour), KeyID: "k1"},
+			{Bucket: BucketDay, KeyID: "nobody"},
 			{Bucket: BucketDay, Since: recs[0].Time, Until: recs[1].Time}, // [since, until) on exact record times
 		} {
-			got, err := s.Stats(ctx, f)
+			got, total, err := s.Stats(ctx, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,9 +126,49 @@ func TestStats(t *testing.T) {
 				n := min(len(got), len(want), 3)
 				t.Errorf("Stats(%+v): %d rows, want %d; first rows:\n got %+v\nwant %+v", f, len(got), len(want), got[:n], want[:n])
 			}
+			all := f
+			all.Bucket = ""
+			wantTotal := StatsRow{}
+			if w := wantStats(recs, all); len(w) == 1 {
+				wantTotal = w[0]
+			}
+			if total != wantTotal {
+				t.Errorf("Stats(%+v) totals:\n got %+v\nwant %+v", f, total, wantTotal)
+			}
 		}
-		if _, err := s.Stats(ctx, StatsFilter{Bucket: "week"}); err == nil {
+		if _, _, err := s.Stats(ctx, StatsFilter{Bucket: "week"}); err == nil {
 			t.Error("unknown bucket: no error")
 		}
 	})
+}
+
+// BenchmarkStats aggregates a day of 100k requests by hour (SQLite; the
+// figure is in docs/dashboard.md).
+func BenchmarkStats(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	day0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 100000
+	recs := make([]Usage, 0, 5000)
+	for i := range n {
+		recs = append(recs, Usage{Time: day0.Add(time.Duration(i) * (24 * time.Hour / n)), KeyID: "k" + strconv.Itoa(i%50),
+			Model: "m", Status: 200, LatencyMS: int64(i*7919) % 5000, InputTokens: 100, OutputTokens: 50, CostUSD: 0.001})
+		if len(recs) == cap(recs) {
+			if err := s.InsertUsage(ctx, recs); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		rows, _, err := s.Stats(ctx, StatsFilter{Bucket: BucketHour, Since: day0, Until: day0.Add(24 * time.Hour)})
+		if err != nil || len(rows) != 24 {
+			b.Fatalf("%d rows, %v", len(rows), err)
+		}
+	}
 }

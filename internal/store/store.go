@@ -181,8 +181,9 @@ type Store interface {
 	// Logs pages through records, newest first.
 	Logs(ctx context.Context, f LogFilter) ([]LogEntry, error)
 	// Stats aggregates records over time buckets (requests, errors,
-	// tokens, cost, latency percentiles), oldest first.
-	Stats(ctx context.Context, f StatsFilter) ([]StatsRow, error)
+	// tokens, cost, latency percentiles), oldest first, with the totals
+	// of the whole range.
+	Stats(ctx context.Context, f StatsFilter) ([]StatsRow, StatsRow, error)
 	// Spend sums CostUSD of records of one key, user or team (scope "key",
 	// "user", "team") since a time; used to seed budget counters.
 	Spend(ctx context.Context, scope, id string, since time.Time) (float64, error)
