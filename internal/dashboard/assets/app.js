@@ -25,17 +25,28 @@ const accountPages = [["account", "My account", accountPage]];
 
 const root = document.getElementById("app");
 
-// login tries the secret as an admin key, then as a virtual key.
+// login finds what the secret is: an admin key or a virtual key (tried
+// first when it looks like one, sk-tg-…).
 async function login(secret) {
-  try {
-    await call("GET", "/admin/teams", undefined, secret);
-    session.set(secret, "admin");
-    return;
-  } catch (e) {
-    if (!(e instanceof APIError) || (e.status !== 401 && e.status !== 403)) throw e;
+  const tries = [["admin", "/admin/teams"], ["account", "/dashboard/api/me"]];
+  if (secret.startsWith("sk-tg-")) tries.reverse();
+  for (const [i, [mode, path]] of tries.entries()) {
+    try {
+      await call("GET", path, undefined, secret);
+      session.set(secret, mode);
+      return;
+    } catch (e) {
+      const last = i === tries.length - 1;
+      if (last || !(e instanceof APIError) || (e.status !== 401 && e.status !== 403 && e.status !== 404)) throw e;
+    }
   }
-  await call("GET", "/dashboard/api/me", undefined, secret);
-  session.set(secret, "account");
+}
+
+// go shows a page: through the hash when it changes (hashchange renders),
+// else by rendering again.
+function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
 }
 
 function loginView() {
@@ -55,8 +66,7 @@ function loginView() {
     if (!secret) return;
     try {
       await login(secret);
-      location.hash = session.mode === "admin" ? "#/overview" : "#/account";
-      render();
+      go(session.mode === "admin" ? "#/overview" : "#/account");
     } catch (e) {
       replace(err, e.status === 401 ? "This key is not valid here." : errorText(e));
     }
@@ -73,7 +83,7 @@ function shell(pages, current) {
     h("div", { class: "brand" }, h("img", { src: "icon.svg", alt: "", width: 24, height: 24 }), "tidegate"),
     h("span", { class: "badge " + (session.mode === "admin" ? "info" : "ok"), id: "mode" }, session.mode === "admin" ? "admin" : "key holder"),
     h("span", { class: "spacer" }),
-    h("button", { class: "secondary small", id: "logout", onclick: () => { session.clear(); location.hash = ""; render(); } }, "Log out"));
+    h("button", { class: "secondary small", id: "logout", onclick: () => { session.clear(); go(""); } }, "Log out"));
   replace(root, top, h("div", { class: "body" }, nav, h("div", { class: "content" }, h("div", { id: "notices" }), main)));
   return main;
 }
