@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
 // chromium is Debian's browser (.ci/run installs it).
@@ -166,7 +168,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css("#create-key #f-name")))
 	shot.do("fill in the key",
 		chromedp.SendKeys(css("#create-key #f-name"), "browser-key"),
-		chromedp.SendKeys(css("#create-key #f-models"), "gpt, echo"),
+		chromedp.SendKeys(css("#create-key #f-models"), "gpt, echo, claude"),
 		chromedp.SendKeys(css("#create-key #f-rpm"), "30"),
 		chromedp.SendKeys(css("#create-key #f-budget_usd"), "5"))
 	shot.take("03-create-key")
@@ -176,7 +178,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("secret %q", secret)
 	}
 	row := text(t, ctx, "#keys-table tbody")
-	for _, want := range []string{"browser-key", "active", "gpt, echo", "30 rpm", "$5.00 total"} {
+	for _, want := range []string{"browser-key", "active", "gpt, echo, claude", "30 rpm", "$5.00 total"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("keys table lacks %q:\n%s", want, row)
 		}
@@ -215,6 +217,29 @@ func TestBrowser(t *testing.T) {
 	shot.take("06-log-detail")
 	shot.do("close the detail", chromedp.Click(css("#log-detail-submit")), chromedp.WaitNotPresent(css("#log-detail")))
 
+	// The Anthropic upstream fails: five failures in a row open its
+	// circuit breaker, which the providers page shows.
+	g.Anthropic.Set(testupstream.Reply{Status: 500})
+	for range 5 {
+		if _, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model: "claude", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("fail")},
+		}); err == nil {
+			t.Fatal("a failing upstream answered")
+		}
+	}
+
+	// Wait until the usage log has them (it is written within ~1 s).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, st, _ := send(t, "GET", g.URL+"/admin/stats", adminKey, nil)
+		if tot, _ := st["totals"].(map[string]any); tot != nil && tot["errors"] == 5.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failures never reached the usage log: %v", st["totals"])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// The other pages render.
 	for _, p := range []struct{ nav, ready, shot string }{
 		{"#nav-overview", "#chart-latency svg", "07-overview-after"},
@@ -230,6 +255,20 @@ func TestBrowser(t *testing.T) {
 	if u := text(t, ctx, "#page"); !strings.Contains(u, "Configuration") {
 		t.Errorf("config page: %s", u)
 	}
+	shot.do("overview", chromedp.Click(css("#nav-overview")), chromedp.WaitVisible(css("#kpis")))
+	if k := text(t, ctx, "#kpis"); !strings.Contains(k, "Requests\n6") || !strings.Contains(k, "Errors\n5") || !strings.Contains(k, "83.3% of requests") {
+		t.Errorf("overview tiles: %q", k)
+	}
+	shot.do("providers", chromedp.Click(css("#nav-providers")), chromedp.WaitVisible(css("#targets-table")))
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#targets-table tbody tr")]
+		.filter((r) => r.cells[0].textContent === "ant/claude-sonnet-4-5")
+		.flatMap((r) => [...r.cells].map((c) => c.textContent))`))
+	if err != nil || len(cells) < 6 || cells[1] != "open" || cells[2] != "no" || cells[3] != "5" || !strings.Contains(cells[5], "500") {
+		t.Errorf("the failing target's row: %q %v", cells, err)
+	}
+	if page := text(t, ctx, "#page"); !strings.Contains(page, "degraded") || !strings.Contains(page, "No target can serve: claude") {
+		t.Errorf("providers page: %s", page)
+	}
 	shot.do("usage by model", chromedp.Click(css("#nav-usage")), chromedp.WaitVisible(css("#usage-table")))
 	if u := text(t, ctx, "#usage-table tbody"); !strings.Contains(u, "browser-key") {
 		t.Errorf("usage table lacks the key: %s", u)
@@ -239,7 +278,7 @@ func TestBrowser(t *testing.T) {
 	shot.do("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login-key")))
 	shot.do("log in with the virtual key",
 		chromedp.SendKeys(css("#login-key"), secret), chromedp.Click(css("#login-submit")), chromedp.WaitVisible(css("#account-models")))
-	if m := text(t, ctx, "#account-models"); !strings.Contains(m, "gpt") || !strings.Contains(m, "echo") || strings.Contains(m, "claude") {
+	if m := text(t, ctx, "#account-models"); !strings.Contains(m, "gpt") || !strings.Contains(m, "echo") || !strings.Contains(m, "claude") || strings.Contains(m, "llama") {
 		t.Errorf("allowed models: %s", m)
 	}
 	if b := text(t, ctx, "#account-budgets"); !strings.Contains(b, "of $5.00 (total)") {
