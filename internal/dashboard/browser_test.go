@@ -255,6 +255,38 @@ func TestBrowser(t *testing.T) {
 	if u := text(t, ctx, "#page"); !strings.Contains(u, "Configuration") {
 		t.Errorf("config page: %s", u)
 	}
+
+	// A team and a user in it, through the forms.
+	shot.do("create a team",
+		chromedp.Click(css("#nav-teams")), chromedp.WaitVisible(css("#new-team")), chromedp.Click(css("#new-team")),
+		chromedp.WaitVisible(css("#create-team #f-name")),
+		chromedp.SendKeys(css("#create-team #f-name"), "platform"),
+		chromedp.SendKeys(css("#create-team #f-budget_usd"), "100"),
+		chromedp.SetValue(css("#create-team #f-budget_period"), "monthly"),
+		chromedp.Click(css("#create-team-submit")), chromedp.WaitNotPresent(css("#create-team")))
+	if row := text(t, ctx, "#teams-table tbody"); !strings.Contains(row, "platform") || !strings.Contains(row, "$100.00 monthly") {
+		t.Errorf("teams table: %s", row)
+	}
+	shot.do("create a user in it",
+		chromedp.Click(css("#nav-users")), chromedp.WaitVisible(css("#new-user")), chromedp.Click(css("#new-user")),
+		chromedp.WaitVisible(css("#create-user #f-name")),
+		chromedp.SendKeys(css("#create-user #f-name"), "ada"),
+		chromedp.SendKeys(css("#create-user #f-rpm"), "-1"), // refused by the API, shown in the form
+		chromedp.Click(css("#create-user-submit")), chromedp.WaitVisible(css("#create-user .form-error:not(:empty)")))
+	if e := text(t, ctx, "#create-user .form-error"); !strings.Contains(e, "rpm") {
+		t.Errorf("form error: %q", e)
+	}
+	teamID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#create-user #f-team_id option")].find((o) => o.textContent === "platform").value`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot.do("fix the form",
+		chromedp.SetValue(css("#create-user #f-rpm"), "100"), chromedp.SetValue(css("#create-user #f-team_id"), teamID),
+		chromedp.Click(css("#create-user-submit")), chromedp.WaitNotPresent(css("#create-user")))
+	if row := text(t, ctx, "#users-table tbody"); !strings.Contains(row, "ada") || !strings.Contains(row, "platform") || !strings.Contains(row, "100 rpm") {
+		t.Errorf("users table: %s", row)
+	}
+	shot.take("15-users")
 	shot.do("overview", chromedp.Click(css("#nav-overview")), chromedp.WaitVisible(css("#kpis")))
 	if k := text(t, ctx, "#kpis"); !strings.Contains(k, "Requests\n6") || !strings.Contains(k, "Errors\n5") || !strings.Contains(k, "83.3% of requests") {
 		t.Errorf("overview tiles: %q", k)
