@@ -50,13 +50,15 @@ func StatsFor(ctx context.Context, st store.Store, f store.StatsFilter) (*StatsR
 		return nil, err
 	}
 	rep := &StatsReport{Bucket: f.Bucket, Since: f.Since, Until: f.Until, KeyID: f.KeyID, Data: []Stats{}, Totals: statsOf(total)}
+	byTime := make(map[int64]store.StatsRow, len(rows))
+	for _, r := range rows {
+		byTime[r.Time.Unix()] = r
+	}
 	step := bucketLength(f.Bucket)
-	next := 0
 	for t := f.Since.UTC().Truncate(step); t.Before(f.Until); t = t.Add(step) {
-		s := Stats{}
-		if next < len(rows) && rows[next].Time.Equal(t) {
-			s = statsOf(rows[next])
-			next++
+		s := Stats{} // an empty bucket
+		if r, ok := byTime[t.Unix()]; ok {
+			s = statsOf(r)
 		}
 		s.Time = &t
 		rep.Data = append(rep.Data, s)

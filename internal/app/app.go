@@ -115,7 +115,11 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	mounts := inbound.mounts
 	if gov.admin != nil { // the dashboard is a client of the admin API
 		mounts = maps.Clone(mounts)
-		dash := dashboard.New(dashboard.Options{Gate: gov.gate, Store: gov.store, Models: ids, Logger: logger})
+		accounts := gov.gate // the gate that checks keys, for the key holders' view
+		if gov.apiGate != nil {
+			accounts = gov.apiGate
+		}
+		dash := dashboard.New(dashboard.Options{Gate: accounts, Store: gov.store, Models: ids, Logger: logger})
 		mounts[dashboard.Prefix] = dash
 		mounts[dashboard.Prefix+"/"] = dash
 	}

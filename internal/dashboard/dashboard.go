@@ -30,7 +30,7 @@ const Prefix = "/dashboard"
 
 // CSP allows only the dashboard's own files: no inline script or style, no
 // other origin, no framing.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Options configure the dashboard.

@@ -16,11 +16,11 @@ import (
 // key: never another key's id, name or usage. The user's and team's limits
 // and budgets are shown because they bound this key's requests too.
 type Account struct {
-	Key    KeyInfo         `json:"key"`
-	User   *Principal      `json:"user"`
-	Team   *Principal      `json:"team"`
-	Models []string        `json:"models"` // the public models this key may call
-	Budget []govern.Budget `json:"budgets"`
+	Key     KeyInfo         `json:"key"`
+	User    *Principal      `json:"user"`
+	Team    *Principal      `json:"team"`
+	Models  []string        `json:"models"` // the public models this key may call
+	Budgets []govern.Budget `json:"budgets"`
 	// Usage is this key's usage by day over the last 30 days.
 	Usage *admin.StatsReport `json:"usage"`
 	// Recent are this key's latest requests (newest first).
@@ -115,7 +115,7 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 			acc.Models = append(acc.Models, m)
 		}
 	}
-	if acc.Budget, err = g.Budgets(ctx, id); err == nil {
+	if acc.Budgets, err = g.Budgets(ctx, id); err == nil {
 		until := h.opt.Now().UTC()
 		acc.Usage, err = admin.StatsFor(ctx, h.opt.Store, store.StatsFilter{Bucket: store.BucketDay,
 			Since: until.Add(-30 * 24 * time.Hour), Until: until, KeyID: id.Key.ID})
