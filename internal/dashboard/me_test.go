@@ -236,3 +236,25 @@ admin_keys: [{name: dashboard-test, key: `+adminKey+`, scope: admin}]
 		res.Body.Close()
 	}
 }
+
+// With auth: none for the models but an API that requires keys, keys have
+// accounts: they are checked by the API's gate.
+func TestMeWithKeysForAPIsOnly(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	spec := "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      operationId: getA\n      responses: {'200': {description: ok}}\n"
+	g := testgateway.StartFiles(t, testgateway.DefaultConfig+`
+auth: none
+store: "sqlite://`+db+`"
+admin_keys: [{name: dashboard-test, key: `+adminKey+`, scope: admin}]
+apis:
+  tools: {spec: spec.yaml, upstream: "http://127.0.0.1:9", auth: keys}
+`, map[string]string{"spec.yaml": spec})
+	s, k, _ := send(t, "POST", g.URL+"/admin/keys", adminKey, map[string]any{"name": "agent", "models": []string{"api:tools/*", "echo"}})
+	if s != 201 {
+		t.Fatalf("create: %d %v", s, k)
+	}
+	status, body, _ := send(t, "GET", g.URL+"/dashboard/api/me", k["key"].(string), nil)
+	if status != 200 || body["key"].(map[string]any)["name"] != "agent" || strings.Join(toStrings(body["models"]), ",") != "echo" {
+		t.Errorf("account: %d %v", status, body)
+	}
+}
