@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,20 @@ func (s *shots) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// waitText waits until the element sel contains want (pages re-render
+// after a change, when the lists come back).
+func (s *shots) waitText(sel, want string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	q, _ := json.Marshal(sel)
+	w, _ := json.Marshal(want)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector(`+string(q)+`)?.textContent || "").includes(`+string(w)+`)`)); err != nil {
+		s.take("failed")
+		s.t.Fatalf("%s never showed %q: %v", sel, want, err)
+	}
+}
+
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -195,12 +210,17 @@ func TestBrowser(t *testing.T) {
 
 	// It shows in the request logs (the usage log is written within ~1 s).
 	shot.do("open the logs", chromedp.Click(css("#nav-logs")), chromedp.WaitVisible(css("#logs-table")))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(text(t, ctx, "#logs-table tbody"), "browser-key") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the request never appeared in the logs:\n%s", text(t, ctx, "#logs-table tbody"))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := chromedp.Run(pctx, chromedp.Poll[bool](`(document.querySelector("#logs-table tbody")?.textContent || "").includes("browser-key")`))
+		cancel()
+		if err == nil {
+			break
 		}
-		time.Sleep(300 * time.Millisecond)
+		if time.Now().After(deadline) {
+			shot.take("failed")
+			t.Fatalf("the request never appeared in the logs")
+		}
 		shot.do("refresh the logs", chromedp.Click(css("#logs-refresh")))
 	}
 	logRow := text(t, ctx, "#logs-table tbody tr:first-child")
@@ -264,6 +284,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#create-team #f-budget_usd"), "100"),
 		chromedp.SetValue(css("#create-team #f-budget_period"), "monthly"),
 		chromedp.Click(css("#create-team-submit")), chromedp.WaitNotPresent(css("#create-team")))
+	shot.waitText("#teams-table tbody", "platform")
 	if row := text(t, ctx, "#teams-table tbody"); !strings.Contains(row, "platform") || !strings.Contains(row, "$100.00 monthly") {
 		t.Errorf("teams table: %s", row)
 	}
@@ -283,6 +304,7 @@ func TestBrowser(t *testing.T) {
 	shot.do("fix the form",
 		chromedp.SetValue(css("#create-user #f-rpm"), "100"), chromedp.SetValue(css("#create-user #f-team_id"), teamID),
 		chromedp.Click(css("#create-user-submit")), chromedp.WaitNotPresent(css("#create-user")))
+	shot.waitText("#users-table tbody", "ada")
 	if row := text(t, ctx, "#users-table tbody"); !strings.Contains(row, "ada") || !strings.Contains(row, "platform") || !strings.Contains(row, "100 rpm") {
 		t.Errorf("users table: %s", row)
 	}
