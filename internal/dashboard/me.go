@@ -115,13 +115,16 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 			acc.Models = append(acc.Models, m)
 		}
 	}
-	if acc.Budgets, err = g.Budgets(ctx, id); err == nil {
-		until := h.opt.Now().UTC()
+	// The recent requests are read first: the usage log writes a batch
+	// and its spend in one transaction, so a request listed here is also
+	// in the usage and the budgets read after it.
+	if acc.Recent, err = h.opt.Store.Logs(ctx, store.LogFilter{KeyID: id.Key.ID, Limit: recentLimit}); err == nil {
+		until := h.opt.Now().UTC() // after the read: it covers every request listed
 		acc.Usage, err = admin.StatsFor(ctx, h.opt.Store, store.StatsFilter{Bucket: store.BucketDay,
 			Since: until.Add(-30 * 24 * time.Hour), Until: until, KeyID: id.Key.ID})
 	}
 	if err == nil {
-		acc.Recent, err = h.opt.Store.Logs(ctx, store.LogFilter{KeyID: id.Key.ID, Limit: recentLimit})
+		acc.Budgets, err = g.Budgets(ctx, id)
 	}
 	if err != nil {
 		h.opt.Logger.Error("dashboard: account", "key", id.Key.ID, "error", err)
