@@ -216,6 +216,8 @@ func (h *handler) match(path string) (route, string) {
 			return route{http.MethodGet: h.usage}, ""
 		case "logs":
 			return route{http.MethodGet: h.logs}, ""
+		case "stats":
+			return route{http.MethodGet: h.stats}, ""
 		}
 	case len(parts) == 2:
 		switch parts[0] {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"cmp"
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"slices"
@@ -54,9 +55,14 @@ func intParam(q url.Values, name string, lo, hi, def int64) (int64, *apiError) {
 }
 
 func (h *handler) usage(w http.ResponseWriter, r *http.Request, _ *call) {
-	q, e := query(r, "group_by", "since", "until")
+	q, e := query(r, "group_by", "since", "until", "format")
 	if e != nil {
 		writeError(w, e)
+		return
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		writeError(w, invalid("format", "must be json or csv; got %q", format))
 		return
 	}
 	groupBy := q.Get("group_by")
@@ -119,6 +125,10 @@ func (h *handler) usage(w http.ResponseWriter, r *http.Request, _ *call) {
 		slices.SortFunc(rep.Data, func(a, b UsageRow) int {
 			return cmp.Or(cmp.Compare(b.CostUSD, a.CostUSD), cmp.Compare(b.Requests, a.Requests), strings.Compare(a.Group, b.Group))
 		})
+	}
+	if format == "csv" {
+		writeUsageCSV(w, rep)
+		return
 	}
 	writeJSON(w, http.StatusOK, rep)
 }
@@ -215,4 +225,27 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request, _ *call) {
 		page.Data = []store.LogEntry{}
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// writeUsageCSV writes the report's rows as CSV (RFC 4180, with a header
+// row) for spreadsheets; the totals are left to the spreadsheet.
+func writeUsageCSV(w http.ResponseWriter, rep UsageReport) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="tidegate-usage-by-`+rep.GroupBy+`.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{rep.GroupBy, "name", "requests", "refused", "input_tokens", "output_tokens", "cost_usd"})
+	for _, r := range rep.Data {
+		_ = cw.Write([]string{csvSafe(r.Group), csvSafe(r.Name), strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Refused, 10),
+			strconv.FormatInt(r.InputTokens, 10), strconv.FormatInt(r.OutputTokens, 10), strconv.FormatFloat(r.CostUSD, 'f', -1, 64)})
+	}
+	cw.Flush()
+}
+
+// csvSafe defuses text a spreadsheet would run as a formula (names are
+// free text set through the API).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

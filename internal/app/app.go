@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sort"
@@ -17,6 +18,7 @@ import (
 	"github.com/tidegate/tidegate/internal/cache"
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/dashboard"
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -109,17 +111,29 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	for _, w := range inbound.warnings {
 		logger.Warn("api spec", "warning", w)
 	}
+	ids := modelIDs(ctx, rt, cfg, providers, cat, logger)
+	mounts := inbound.mounts
+	if gov.admin != nil { // the dashboard is a client of the admin API
+		mounts = maps.Clone(mounts)
+		accounts := gov.gate // the gate that checks keys, for the key holders' view
+		if gov.apiGate != nil {
+			accounts = gov.apiGate
+		}
+		dash := dashboard.New(dashboard.Options{Gate: accounts, Store: gov.store, Models: ids, Logger: logger})
+		mounts[dashboard.Prefix] = dash
+		mounts[dashboard.Prefix+"/"] = dash
+	}
 	srv = server.New(server.Options{
 		Router:       rt,
 		Tokens:       tokens.New(),
 		Logger:       logger,
 		Version:      version,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		ModelIDs:     modelIDs(ctx, rt, cfg, providers, cat, logger),
+		ModelIDs:     ids,
 		ModelInfo:    modelInfo(rt, cat),
 		Gate:         gov.gate,
 		Admin:        gov.admin,
-		Mounts:       inbound.mounts,
+		Mounts:       mounts,
 		Guards:       guards,
 		Cache:        responses,
 	})

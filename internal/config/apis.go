@@ -212,7 +212,7 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 
 // reserved reports whether p would shadow the gateway's own routes.
 func reserved(p string) bool {
-	for _, r := range []string{"/v1", "/health", "/admin"} {
+	for _, r := range []string{"/v1", "/health", "/admin", "/dashboard"} {
 		if p == r || strings.HasPrefix(p, r+"/") {
 			return true
 		}

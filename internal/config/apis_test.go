@@ -71,6 +71,7 @@ apis:
   d:
     spec: `+spec+`
     upstream: http://127.0.0.1:9
+    base_path: /dashboard
 `), env(nil))
 	if err == nil {
 		t.Fatal("expected errors")
@@ -87,6 +88,7 @@ apis:
 		`apis.b.mcp.allowed_origins[0]: must be an origin`,
 		"apis.c.headers.X-Bad: header value must not contain line breaks",
 		"apis.d.mcp.path: /mcp/d is already mounted by apis.c",
+		"apis.d.base_path: /dashboard is a gateway route",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

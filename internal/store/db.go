@@ -43,6 +43,9 @@ type dialect struct {
 	ddl     *strings.Replacer // {{timestamp}}, {{seq}}, {{epoch_day}} in migrations
 	day     string            // UTC day (YYYY-MM-DD) of usage column u.time
 	collate string            // appended to ORDER BY on text: bytewise order on both
+	// Stats buckets: whole hours and whole UTC days since the Unix epoch
+	// of u.time, as integers (cheaper than formatting dates per row).
+	hour, dayStart string
 }
 
 var (
@@ -50,13 +53,17 @@ var (
 		// TIMESTAMP columns hold integer microseconds; the driver converts.
 		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMP", "{{seq}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
 			"{{epoch_day}}", "(time / 86400000000 - (time < 0 AND time % 86400000000 <> 0))"),
-		day: "strftime('%Y-%m-%d', u.time / 1000000, 'unixepoch')",
+		day:      "strftime('%Y-%m-%d', u.time / 1000000, 'unixepoch')",
+		hour:     "u.time / 3600000000",
+		dayStart: "u.time / 86400000000",
 	}
 	postgresDialect = &dialect{
 		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMPTZ", "{{seq}}", "BIGSERIAL PRIMARY KEY",
 			"{{epoch_day}}", "FLOOR(EXTRACT(EPOCH FROM time) / 86400)::BIGINT"),
-		day:     "to_char(u.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-		collate: ` COLLATE "C"`,
+		day:      "to_char(u.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+		hour:     "FLOOR(EXTRACT(EPOCH FROM u.time) / 3600)::BIGINT",
+		dayStart: "FLOOR(EXTRACT(EPOCH FROM u.time) / 86400)::BIGINT",
+		collate:  ` COLLATE "C"`,
 	}
 )
 

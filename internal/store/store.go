@@ -180,6 +180,10 @@ type Store interface {
 	UsageSummary(ctx context.Context, groupBy string, since, until time.Time) ([]UsageRow, error)
 	// Logs pages through records, newest first.
 	Logs(ctx context.Context, f LogFilter) ([]LogEntry, error)
+	// Stats aggregates records over time buckets (requests, errors,
+	// tokens, cost, latency percentiles), oldest first, with the totals
+	// of the whole range.
+	Stats(ctx context.Context, f StatsFilter) ([]StatsRow, StatsRow, error)
 	// Spend sums CostUSD of records of one key, user or team (scope "key",
 	// "user", "team") since a time; used to seed budget counters.
 	Spend(ctx context.Context, scope, id string, since time.Time) (float64, error)
