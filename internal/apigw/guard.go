@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -31,8 +29,10 @@ func NewGuard(gate *govern.Gate, api string) *Guard { return &Guard{gate: gate, 
 type Call struct {
 	ticket       *govern.Ticket
 	provider     string
-	claims       jwt.MapClaims
+	claims       map[string]any // auth: jwt: the verified claims
 	claimsHeader string
+	// auth: keys: the caller's key, user and team as policies see them.
+	key, user, team map[string]any
 }
 
 // Model is the usage log's model name for an operation of the API.
@@ -63,7 +63,7 @@ func (g *Guard) Admit(ctx context.Context, h http.Header, operation, requestID s
 	if err != nil {
 		return nil, err
 	}
-	return &Call{ticket: t, provider: "api:" + g.api}, nil
+	return &Call{ticket: t, provider: "api:" + g.api, key: in.Key, user: in.User, team: in.Team}, nil
 }
 
 // Finish records the call: the upstream's status (or the gateway's own

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/apigw"
@@ -18,6 +19,7 @@ import (
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/mcp"
 	"github.com/tidegate/tidegate/internal/openapi"
+	"github.com/tidegate/tidegate/internal/policy"
 )
 
 // apis are the inbound APIs: their handlers by mount pattern, the specs'
@@ -45,7 +47,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 		m := cfg.Middlewares[name]
 		profiles[name] = apigw.RateLimit{} // known, maybe without a limit
 		if m.RateLimit != nil {
-			profiles[name] = apigw.RateLimit{RPM: m.RateLimit.RPM, RPH: m.RateLimit.RPH}
+			profiles[name] = apigw.RateLimit{RPM: m.RateLimit.RPM, RPH: m.RateLimit.RPH, Partition: m.RateLimit.Partition}
 		}
 		if m.Guard != nil {
 			bg, err := bodyGuard(guards, m.Guard)
@@ -58,6 +60,10 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 	}
 	if ctr == nil {
 		ctr = counter.NewMemory(time.Now)
+	}
+	comp, err := policy.NewCompiler()
+	if err != nil {
+		return nil, err
 	}
 	for _, name := range sortedNames(cfg.APIs) {
 		a := cfg.APIs[name]
@@ -82,7 +88,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			})
 			guard = apigw.NewJWTGuard(v, usage, name, j.ClaimsHeader)
 		}
-		limits, err := apigw.NewLimits(name, api, profiles, ctr, cfg.Counters.FailOpen, logger)
+		limits, err := apigw.NewLimits(name, api, profiles, a.Auth, ctr, cfg.Counters.FailOpen, logger)
 		if err != nil {
 			var pe *apigw.ProfileError
 			if errors.As(err, &pe) {
@@ -95,13 +101,19 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			continue
 		}
 		bodies := apigw.NewBodyGuards(api, bodyGuards)
+		rules, err := policy.NewAccess(comp, accessRules(a.Policies), path+".policies")
+		if err != nil {
+			problems = append(problems, strings.Split(err.Error(), "\n")...)
+			continue
+		}
+		access := apigw.NewAccess(name, rules, logger)
 		transport := apigw.NewTransport()
 		out.transports = append(out.transports, transport)
 		proxy, err := apigw.New(apigw.Options{
 			Name: name, API: api, Doc: api.Doc, Upstream: a.Upstream, BasePath: a.BasePath,
 			Timeout: a.Timeout.D(config.DefaultAPITimeout), Headers: a.Headers, Guard: guard,
 			MaxBodyBytes: cfg.Server.MaxBodyBytes, Transport: transport, Logger: logger,
-			Limits: limits, Guards: bodies, LLM: llmHandler,
+			Limits: limits, Guards: bodies, Access: access, LLM: llmHandler,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
@@ -116,7 +128,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
-			Limits: limits, Guards: bodies,
+			Limits: limits, Guards: bodies, Access: access,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
@@ -139,6 +151,14 @@ func (a *apis) close() {
 	for _, t := range a.transports {
 		t.CloseIdleConnections()
 	}
+}
+
+func accessRules(ps []config.APIPolicy) []policy.AccessRule {
+	out := make([]policy.AccessRule, len(ps))
+	for i, p := range ps {
+		out[i] = policy.AccessRule{When: p.When, Deny: p.Deny, Allow: p.Allow}
+	}
+	return out
 }
 
 func sortedNames[V any](m map[string]V) []string {

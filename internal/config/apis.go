@@ -34,6 +34,18 @@ type API struct {
 	// JWT configures auth: jwt.
 	JWT APIJWT `yaml:"jwt"`
 	MCP APIMCP `yaml:"mcp"`
+	// Policies are ordered CEL rules run on every call of the API's
+	// operations (HTTP and MCP) after authentication: the first that
+	// matches denies or allows; none matching allows.
+	Policies []APIPolicy `yaml:"policies"`
+}
+
+// APIPolicy is one rule of an API's policies: when When (CEL) holds, the
+// call is refused with Deny (403) or let through (Allow: true).
+type APIPolicy struct {
+	When  string `yaml:"when"`
+	Deny  string `yaml:"deny"`
+	Allow bool   `yaml:"allow"`
 }
 
 // APIJWT checks callers' bearer JWTs against a JWKS (auth: jwt).
@@ -189,6 +201,11 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 		}
 		if a.Auth != APIAuthJWT && a.JWT.JWKSURL != "" {
 			add(path+".jwt", "set, but auth is %q (use auth: jwt)", a.Auth)
+		}
+		for i, p := range a.Policies {
+			if (p.Deny != "") == p.Allow {
+				add(fmt.Sprintf("%s.policies[%d]", path, i), "set exactly one of deny (a message) or allow: true")
+			}
 		}
 		mount(path+".base_path", a.BasePath, path)
 		if a.MCP.On() {

@@ -72,6 +72,10 @@ apis:
     spec: `+spec+`
     upstream: http://127.0.0.1:9
     base_path: /dashboard
+    policies:
+      - {when: "true", allow: true}
+      - {when: "true"}
+      - {when: "true", deny: no, allow: true}
 `), env(nil))
 	if err == nil {
 		t.Fatal("expected errors")
@@ -89,6 +93,8 @@ apis:
 		"apis.c.headers.X-Bad: header value must not contain line breaks",
 		"apis.d.mcp.path: /mcp/d is already mounted by apis.c",
 		"apis.d.base_path: /dashboard is a gateway route",
+		"apis.d.policies[1]: set exactly one of deny (a message) or allow: true",
+		"apis.d.policies[2]: set exactly one of",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

@@ -51,6 +51,8 @@ type Options struct {
 	Limits *apigw.Limits
 	// Guards are the operations' body guards, run over the arguments.
 	Guards *apigw.BodyGuards
+	// Access runs the API's policies after the Guard; nil: none.
+	Access *apigw.Access
 }
 
 // Defaults.
