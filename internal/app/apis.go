@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/apigw"
@@ -70,7 +69,9 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 		path := "apis." + name
 		api, err := openapi.Compile(ctx, a.Spec)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
+			for _, e := range unjoin(err) {
+				problems = append(problems, fmt.Sprintf("%s.spec: %v", path, e))
+			}
 			continue
 		}
 		for _, w := range api.Warnings {
@@ -88,6 +89,10 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			})
 			guard = apigw.NewJWTGuard(v, usage, name, j.ClaimsHeader)
 		}
+		rules, err := policy.NewAccess(comp, accessRules(a.Policies), path+".policies")
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
 		limits, err := apigw.NewLimits(name, api, profiles, a.Auth, ctr, cfg.Counters.FailOpen, logger)
 		if err != nil {
 			var pe *apigw.ProfileError
@@ -101,10 +106,8 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			continue
 		}
 		bodies := apigw.NewBodyGuards(api, bodyGuards)
-		rules, err := policy.NewAccess(comp, accessRules(a.Policies), path+".policies")
-		if err != nil {
-			problems = append(problems, strings.Split(err.Error(), "\n")...)
-			continue
+		if rules == nil && len(a.Policies) > 0 {
+			continue // reported above
 		}
 		access := apigw.NewAccess(name, rules, logger)
 		transport := apigw.NewTransport()
@@ -151,6 +154,14 @@ func (a *apis) close() {
 	for _, t := range a.transports {
 		t.CloseIdleConnections()
 	}
+}
+
+// unjoin lists the errors of an errors.Join, each one problem.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func accessRules(ps []config.APIPolicy) []policy.AccessRule {
