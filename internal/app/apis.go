@@ -131,7 +131,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
-			Limits: limits, Guards: bodies, Access: access,
+			Limits: limits, Guards: bodies, Access: access, AnonymousDiscovery: a.MCP.AnonymousDiscovery,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))

@@ -90,6 +90,10 @@ type APIMCP struct {
 	// (DNS-rebinding protection). Requests without Origin always pass;
 	// by default only http(s)://localhost and loopback origins do.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AnonymousDiscovery (auth: keys) lets callers without a key
+	// initialize and list tools; by default every MCP request needs a
+	// valid key and gets a 401 without one. tools/call always needs one.
+	AnonymousDiscovery bool `yaml:"anonymous_discovery"`
 }
 
 // On reports whether the MCP server is enabled.
@@ -218,6 +222,9 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 			if strings.ContainsAny(v, "\r\n") {
 				add(path+".headers."+h, "header value must not contain line breaks")
 			}
+		}
+		if a.MCP.AnonymousDiscovery && a.Auth != APIAuthKeys {
+			add(path+".mcp.anonymous_discovery", "only applies to auth: keys (auth is %q)", a.Auth)
 		}
 		for i, o := range a.MCP.AllowedOrigins {
 			if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/")) {
