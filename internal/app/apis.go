@@ -27,6 +27,9 @@ type apis struct {
 	mounts     map[string]http.Handler
 	warnings   []string
 	transports []*http.Transport
+	// servers are the APIs' MCP servers by API name (tool_loops offer
+	// their tools in process).
+	servers map[string]*mcp.Server
 }
 
 // buildAPIs compiles every spec of `apis:` and builds its HTTP proxy and
@@ -38,7 +41,7 @@ type apis struct {
 // counter when nil, as in lint); llmHandler serves their
 // x-tidegate-dispatch operations (nil in lint).
 func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger) (*apis, error) {
-	out := &apis{mounts: map[string]http.Handler{}}
+	out := &apis{mounts: map[string]http.Handler{}, servers: map[string]*mcp.Server{}}
 	var problems []string
 	profiles := make(map[string]apigw.RateLimit, len(cfg.Middlewares))
 	bodyGuards := map[string]apigw.BodyGuard{}
@@ -138,6 +141,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			continue
 		}
 		out.mounts[a.MCP.Path] = srv
+		out.servers[name] = srv
 	}
 	if len(problems) > 0 {
 		out.close()
