@@ -235,7 +235,7 @@ func (l *Loop) call(ctx context.Context, t *tool, c *llm.ToolCall, h http.Header
 	done(status, err)
 	l.opt.Logger.Info("tool call", "tool", t.name, "error_result", res.IsError, "duration", time.Since(start), "error", err)
 	if len(res.Text) > l.opt.MaxResultBytes {
-		res.Text = res.Text[:l.opt.MaxResultBytes] + fmt.Sprintf("\n[truncated: the result exceeds %d bytes]", l.opt.MaxResultBytes)
+		res.Text = strings.ToValidUTF8(res.Text[:l.opt.MaxResultBytes], "") + fmt.Sprintf("\n[truncated: the result exceeds %d bytes]", l.opt.MaxResultBytes)
 	}
 	return res
 }
