@@ -70,6 +70,7 @@ type Server struct {
 	opt     Options
 	client  *http.Client
 	handler http.Handler
+	list    listCache
 }
 
 // New builds the server and registers every tool of the API; a tool whose
@@ -162,8 +163,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	done, w := s.list.serve(w, r)
+	if done {
+		return
+	}
 	ctx := context.WithValue(r.Context(), requestIDKey{}, reqID)
 	s.handler.ServeHTTP(w, r.WithContext(ctx))
+	if rec, ok := w.(*listRecorder); ok {
+		rec.keep()
+	}
 }
 
 func (s *Server) handle(t *openapi.Tool) sdk.ToolHandler {
