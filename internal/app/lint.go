@@ -73,8 +73,13 @@ func LoadFindings(err error) []Finding {
 // that start with a config path; the lines that do not continue the
 // previous problem.
 func FindingsOf(err error) []Finding {
+	text := err.Error()
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		text = ve.Error() // without what wraps it (the file name)
+	}
 	var out []Finding
-	for _, line := range strings.Split(err.Error(), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		text := strings.TrimSpace(line)
 		switch {
 		case text == "":
