@@ -389,3 +389,75 @@ admin_keys: [{name: e2e, key: `+admin+`, scope: admin}]
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// An auth: keys API offered as tools: the caller's key is what the API's
+// Guard checks (its allowlist must name api:<api>/…), and it never goes
+// upstream.
+func TestKeysAPIInTheLoop(t *testing.T) {
+	const admin = "tg-admin-toolloop-keys-0123456789"
+	var mu sync.Mutex
+	var seen []http.Header
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id": %s, "item": "green tea"}`, strings.TrimPrefix(r.URL.Path, "/orders/"))
+	}))
+	t.Cleanup(upstream.Close)
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	cfg := testgateway.DefaultConfig + `
+auth: keys
+store: "sqlite://` + db + `"
+admin_keys: [{name: e2e, key: ` + admin + `, scope: admin}]
+apis:
+  billing: {spec: orders.yaml, upstream: "` + upstream.URL + `", auth: keys, headers: {Authorization: "Bearer service-token"}}
+tool_loops:
+  gpt: {apis: [billing]}
+`
+	g := testgateway.StartFiles(t, cfg, map[string]string{"orders.yaml": ordersSpec})
+	newKey := func(models ...string) string {
+		body, _ := json.Marshal(map[string]any{"name": "k", "models": models})
+		req, _ := http.NewRequest("POST", g.URL+"/admin/keys", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var k struct{ Key string }
+		if err := json.NewDecoder(resp.Body).Decode(&k); err != nil || k.Key == "" {
+			t.Fatalf("create key: %d %v", resp.StatusCode, err)
+		}
+		return k.Key
+	}
+	ask := func(key string) string {
+		t.Helper()
+		g.OpenAI.Script(
+			testupstream.Reply{ToolCalls: []testupstream.ToolCall{{ID: "c1", Name: "billing__getOrder", Args: `{"id":12}`}}},
+			testupstream.Reply{Text: "done"},
+		)
+		c := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+		if _, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model: "gpt", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("order 12?")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return toolResults(g.OpenAI.Last().Body)["c1"]
+	}
+	// The loop lets the tool call through, but the API's own Guard does
+	// not: the key may not use api:billing/getOrder.
+	if r := ask(newKey("gpt", "mcp:*/*")); !strings.Contains(r, "may not use model") || !strings.Contains(r, "api:billing/getOrder") {
+		t.Fatalf("without the API in the allowlist: %q", r)
+	}
+	key := newKey("gpt", "mcp:*/*", "api:billing/*")
+	if r := ask(key); !strings.Contains(r, `"item": "green tea"`) {
+		t.Fatalf("with it: %q", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0].Get("Authorization") != "Bearer service-token" || strings.Contains(fmt.Sprint(seen[0]), key) {
+		t.Fatalf("upstream headers: %v", seen)
+	}
+}
