@@ -31,9 +31,11 @@ import (
 // the credential they came with.
 type weather struct {
 	*httptest.Server
-	mu    sync.Mutex
-	calls []string
-	auth  []string
+	mu      sync.Mutex
+	calls   []string
+	auth    []string
+	handler http.Handler
+	restart func() // a new handler: every session is forgotten
 }
 
 func newWeather(t *testing.T) *weather {
@@ -59,10 +61,17 @@ func newWeather(t *testing.T) *weather {
 			w.mu.Unlock()
 			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "none"}}}, nil, nil
 		})
-	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil)
+	w.restart = func() {
+		h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil)
+		w.mu.Lock()
+		w.handler = h
+		w.mu.Unlock()
+	}
+	w.restart()
 	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		w.auth = append(w.auth, r.Header.Get("Authorization"))
+		h := w.handler
 		w.mu.Unlock()
 		h.ServeHTTP(rw, r)
 	}))
@@ -459,5 +468,35 @@ tool_loops:
 	defer mu.Unlock()
 	if len(seen) != 1 || seen[0].Get("Authorization") != "Bearer service-token" || strings.Contains(fmt.Sprint(seen[0]), key) {
 		t.Fatalf("upstream headers: %v", seen)
+	}
+}
+
+// The MCP server restarts (its sessions are gone): the next call opens a
+// new session and runs; the model never sees the hiccup.
+func TestMCPServerRestart(t *testing.T) {
+	g, w := start(t, "")
+	round := func(city string) string {
+		t.Helper()
+		g.OpenAI.Script(
+			testupstream.Reply{ToolCalls: []testupstream.ToolCall{{ID: "c1", Name: "weather__forecast", Args: `{"city":"` + city + `"}`}}},
+			testupstream.Reply{Text: "ok"},
+		)
+		c := oai(g)
+		if _, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model: "gpt", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(city + "?")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return toolResults(g.OpenAI.Last().Body)["c1"]
+	}
+	if r := round("Paris"); r != "Sunny in Paris, 21°C" {
+		t.Fatalf("before: %q", r)
+	}
+	w.restart()
+	if r := round("Berlin"); r != "Sunny in Berlin, 21°C" {
+		t.Fatalf("after the restart: %q", r)
+	}
+	if calls, _ := w.seen(); strings.Join(calls, ",") != "forecast:Paris,forecast:Berlin" {
+		t.Fatalf("calls: %v", calls)
 	}
 }

@@ -3,6 +3,7 @@ package toolloop
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -103,12 +104,27 @@ func (r *Remote) Tools(ctx context.Context) ([]SourceTool, error) {
 		return r.tools, nil
 	}
 	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeout)
+	defer cancel()
+	list, err := r.list(ctx)
+	if errors.Is(err, sdk.ErrSessionMissing) && ctx.Err() == nil {
+		list, err = r.list(ctx) // the server forgot the session: once more on a new one
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.tools, r.listed = list, time.Now()
+	r.mu.Unlock()
+	return list, nil
+}
+
+// list runs tools/list (every page) on the current session.
+func (r *Remote) list(ctx context.Context) ([]SourceTool, error) {
 	cs, err := r.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeout)
-	defer cancel()
 	var list []SourceTool
 	for t, err := range cs.Tools(ctx, nil) {
 		if err != nil {
@@ -128,9 +144,6 @@ func (r *Remote) Tools(ctx context.Context) ([]SourceTool, error) {
 		}
 		list = append(list, SourceTool{Name: t.Name, Description: desc, InputSchema: schema})
 	}
-	r.mu.Lock()
-	r.tools, r.listed = list, time.Now()
-	r.mu.Unlock()
 	return list, nil
 }
 
@@ -140,20 +153,27 @@ func (r *Remote) Call(ctx context.Context, name string, args json.RawMessage, _ 
 	if len(r.opt.AllowedTools) > 0 && !slices.Contains(r.opt.AllowedTools, name) {
 		return Result{IsError: true, Text: fmt.Sprintf("tool %q is not allowed", name)}, nil
 	}
-	cs, err := r.connect(ctx)
-	if err != nil {
-		return Result{}, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeout)
 	defer cancel()
-	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		cs, err := r.connect(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
+		if err == nil {
+			return ResultOf(res), nil
+		}
 		if ctx.Err() == nil {
 			r.drop(cs) // a transport or protocol failure: start afresh next time
 		}
+		// The server forgot the session (it restarted, or expired it): the
+		// call was not run, so it is safe to send again on a new session.
+		if errors.Is(err, sdk.ErrSessionMissing) && attempt == 0 && ctx.Err() == nil {
+			continue
+		}
 		return Result{}, fmt.Errorf("tools/call %s: %w", name, err)
 	}
-	return ResultOf(res), nil
 }
 
 // ResultOf is an MCP tool result as text for the model: its text
