@@ -6,6 +6,7 @@
 #   DURATION=3s WARMUP=1s bash bench/run.sh
 #   SCENARIOS="a e" bash bench/run.sh
 #   SCENARIOS="a f g" bash bench/run.sh  # governance: keyed gateways against the open one
+#   SCENARIOS="h i j" bash bench/run.sh  # MCP: tools/call against the API direct, tools/list
 #   ROUNDS=3 bash bench/run.sh           # on a busy machine
 #
 # Everything listens on 127.0.0.1 only. The gateway and the floor are pinned
@@ -18,7 +19,8 @@ DURATION=${DURATION:-10s}                     # measured phase of each run
 WARMUP=${WARMUP:-2s}                          # unmeasured warm-up before each run
 CONCURRENCY=${CONCURRENCY:-50}                # workers for the concurrent scenarios
 STREAM_EVENT_DELAY=${STREAM_EVENT_DELAY:-1ms} # upstream pause before each stream event
-SCENARIOS=${SCENARIOS:-a b c d e f g}         # which scenarios to run
+SCENARIOS=${SCENARIOS:-a b c d e f g h i j}   # which scenarios to run
+MCP_OPS=${MCP_OPS:-500}                       # operations (tools) in the MCP scenarios' spec
 ROUNDS=${ROUNDS:-1}                           # run everything this many times; the report keeps the least disturbed run
 DRIVER_CPU=${DRIVER_CPU:-0}                   # core for load generator + upstream
 TARGET_CPU=${TARGET_CPU:-1}                   # core for floor + gateways
@@ -84,6 +86,7 @@ pids+=("$floor_pid")
 
 gw_pid=
 if [[ $gateway == 1 ]]; then
+	"$lb" mcpspec -ops "$MCP_OPS" -out "$work/bench-api.yaml"
 	cat >"$work/tidegate.yaml" <<EOF
 listen: 127.0.0.1:$gw_port
 providers:
@@ -92,6 +95,8 @@ providers:
 models:
   bench-openai:    {provider: up, model: gpt-mock}
   bench-anthropic: {provider: upa, model: claude-mock}
+apis:
+  bench: {spec: $work/bench-api.yaml, upstream: http://127.0.0.1:$up_port/api}
 EOF
 	taskset -c "$TARGET_CPU" "$work/tidegate" serve --config "$work/tidegate.yaml" >"$work/gateway.log" 2>&1 &
 	gw_pid=$!
@@ -228,6 +233,20 @@ if want e; then
 	measure e upstream "OpenAI stream, c=$c" -c "$c" -stream -model gpt-mock
 	measure e floor "OpenAI stream, c=$c" -c "$c" -stream
 	measure e gateway "OpenAI stream, c=$c" -c "$c" -stream
+fi
+# MCP (the gateway's apis: side): a tools/call of a POST operation with a
+# JSON body against the same request sent to the API directly, serial and
+# concurrent, and tools/list of the whole $MCP_OPS-tool spec.
+if want h; then
+	measure h upstream "MCP tools/call vs the API, serial" -c 1 -api rest
+	measure h gateway "MCP tools/call vs the API, serial" -c 1 -api mcp-call
+fi
+if want i; then
+	measure i gateway "MCP tools/list, $MCP_OPS tools, c=$c" -c "$c" -api mcp-list -mcp-tools "$MCP_OPS"
+fi
+if want j; then
+	measure j upstream "MCP tools/call vs the API, c=$c" -c "$c" -api rest
+	measure j gateway "MCP tools/call vs the API, c=$c" -c "$c" -api mcp-call
 fi
 done
 

@@ -81,7 +81,10 @@ type loadSpec struct {
 func runLoad(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	addr := fs.String("addr", "http://"+loopback+":18081", "target base URL (127.0.0.1 only)")
-	api := fs.String("api", "openai", "caller dialect: openai (POST /v1/chat/completions) or anthropic (POST /v1/messages)")
+	api := fs.String("api", "openai", "caller dialect: openai (POST /v1/chat/completions), anthropic (POST /v1/messages), "+
+		"mcp-call (tools/call lookupOrder at -mcp-path), mcp-list (tools/list there, -mcp-tools tools expected) or rest (the same lookup sent to the API directly)")
+	mcpPath := fs.String("mcp-path", "/mcp/bench", "mcp-call, mcp-list: the MCP endpoint's path")
+	mcpTools := fs.Int("mcp-tools", 500, "mcp-list: how many tools the list must hold")
 	model := fs.String("model", "", "model to ask for (default bench-openai or bench-anthropic)")
 	stream := fs.Bool("stream", false, "ask for a stream")
 	includeUsage := fs.Bool("include-usage", true, "OpenAI streams: ask for the usage chunk")
@@ -111,7 +114,14 @@ func runLoad(ctx context.Context, args []string) error {
 	case *dur <= 0 || *dur > 10*time.Minute || *warmup < 0 || *warmup > 10*time.Minute:
 		return errors.New("-d and -warmup: want at most 10m")
 	}
-	spec, err := newLoadSpec(*addr, *api, *model, *apiKey, *stream, *includeUsage)
+	var spec *loadSpec
+	var err error
+	switch *api {
+	case "mcp-call", "mcp-list", "rest":
+		spec, err = newMCPLoadSpec(*addr, *api, *mcpPath, *mcpTools)
+	default:
+		spec, err = newLoadSpec(*addr, *api, *model, *apiKey, *stream, *includeUsage)
+	}
 	if err != nil {
 		return err
 	}
@@ -271,6 +281,35 @@ func newLoadSpec(addr, api, model, apiKey string, stream, includeUsage bool) (*l
 	if spec.body, err = json.Marshal(body); err != nil {
 		return nil, fmt.Errorf("request body: %w", err)
 	}
+	return spec, nil
+}
+
+// newMCPLoadSpec is a tools/call or tools/list through the gateway's MCP
+// endpoint (stateless: no initialize needed), or the tool's HTTP request
+// sent to the API directly (rest) for the baseline.
+func newMCPLoadSpec(addr, api, path string, tools int) (*loadSpec, error) {
+	base, err := checkURL(addr)
+	if err != nil {
+		return nil, fmt.Errorf("-addr: %w", err)
+	}
+	spec := &loadSpec{header: http.Header{"Content-Type": {"application/json"}}}
+	switch api {
+	case "rest":
+		spec.url = base + mcpLookupURL
+		spec.body = []byte(`{"id":7}`)
+		spec.mustContain = []string{"tidewater", `"id":7`}
+		return spec, nil
+	case "mcp-call":
+		spec.body = []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + mcpTool + `","arguments":{"id":7}}}`)
+		// Only a successful call has structuredContent.
+		spec.mustContain = []string{"tidewater", `"structuredContent"`}
+	case "mcp-list":
+		spec.body = []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+		spec.mustContain = []string{`"name":"` + mcpTool + `"`, fmt.Sprintf(`"name":"op%03d"`, tools-1)}
+	}
+	spec.url = base + path
+	spec.header.Set("Accept", "application/json, text/event-stream")
+	spec.header.Set("MCP-Protocol-Version", "2025-11-25")
 	return spec, nil
 }
 

@@ -12,10 +12,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/openapi"
 )
 
 // TestFloorEndToEnd runs the load generator through the floor to the fake
@@ -282,5 +285,27 @@ func TestNewKey(t *testing.T) {
 	}
 	if _, err := newKey(context.Background(), srv.URL, "", "bench", 5); err == nil {
 		t.Fatal("no admin key accepted")
+	}
+}
+
+// The MCP scenarios' spec compiles to as many tools as asked for.
+func TestMCPSpecCompiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.yaml")
+	if err := runMCPSpec(context.Background(), []string{"-ops", "50", "-out", path}); err != nil {
+		t.Fatal(err)
+	}
+	api, err := openapi.Compile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.Tools) != 50 || api.Tools[0].Name == "" {
+		t.Fatalf("%d tools", len(api.Tools))
+	}
+	names := map[string]bool{}
+	for _, tool := range api.Tools {
+		names[tool.Name] = true
+	}
+	if !names[mcpTool] || !names["op049"] {
+		t.Fatalf("tools: %v", names)
 	}
 }

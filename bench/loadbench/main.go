@@ -9,6 +9,7 @@
 //	loadbench freeport | wait | reaper            helpers for bench/run.sh
 //	loadbench newkey -addr http://127.0.0.1:PORT  create a virtual key (admin key from $TIDEGATE_ADMIN_KEY)
 //	loadbench redis ping | clean -prefix P        check Redis, delete the benchmark's keys
+//	loadbench mcpspec -ops 500 -out FILE          the OpenAPI spec of the MCP scenarios
 //
 // Everything binds to and dials 127.0.0.1 only. See bench/README.md.
 package main
@@ -34,7 +35,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: loadbench upstream|floor|load|report|freeport|wait|reaper|newkey|redis [flags]")
+		return errors.New("usage: loadbench upstream|floor|load|report|freeport|wait|reaper|newkey|redis|mcpspec [flags]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -58,6 +59,8 @@ func run(args []string) error {
 		return runNewKey(ctx, rest)
 	case "redis":
 		return runRedis(ctx, rest)
+	case "mcpspec":
+		return runMCPSpec(ctx, rest)
 	default:
 		return fmt.Errorf("unknown subcommand %q", cmd)
 	}

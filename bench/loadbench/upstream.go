@@ -76,6 +76,7 @@ func (u *upstream) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", u.openaiChat)
 	mux.HandleFunc("POST /v1/messages", u.anthropicMessages)
+	mux.HandleFunc("POST "+mcpLookupURL, u.lookupOrder)
 	return mux
 }
 
@@ -459,4 +460,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// lookupOrder is the MCP scenarios' API operation: a JSON body {"id": N}
+// in, a small order object out.
+func (u *upstream) lookupOrder(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ID *int64 `json:"id"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil || in.ID == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want {\"id\": N}"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": *in.ID, "item": "tidewater tide table", "quantity": 2})
 }

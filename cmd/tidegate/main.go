@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -71,29 +73,67 @@ func serveCmd() *cobra.Command {
 }
 
 func lintCmd() *cobra.Command {
-	var path string
+	var path, format string
 	cmd := &cobra.Command{
 		Use:   "lint",
-		Short: "Validate a config file and report every problem with its path",
+		Short: "Validate a config file and its API specs; report every problem with its path",
+		Long: `Validate a config file and its API specs without starting anything.
+
+Reports errors (the gateway would refuse to start) and warnings, each with
+its config path: unknown keys, invalid values, unknown providers and
+targets, invalid CEL, specs that do not compile (unresolvable $refs,
+invalid schemas and regex patterns, duplicate tool names), missing
+operationIds and descriptions. Exits 1 when there is an error.
+
+--format json prints {"ok": bool, "findings": [{"level", "path", "message"}]}.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format: unknown format %q (text or json)", format)
+			}
 			cfg, err := loadConfig(cmd.Context(), path)
+			var findings []app.Finding
 			if err != nil {
-				return err
+				findings = app.LoadFindings(err)
+			} else {
+				findings = app.LintFindings(cfg)
 			}
-			warnings, err := app.Lint(cfg)
-			if err != nil {
-				return err
+			ok := !app.HasErrors(findings)
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				if findings == nil {
+					findings = []app.Finding{}
+				}
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(map[string]any{"ok": ok, "findings": findings}); err != nil {
+					return err
+				}
+			} else {
+				for _, f := range findings {
+					if f.Path != "" {
+						fmt.Fprintf(out, "%s: %s: %s\n", f.Level, f.Path, f.Message)
+					} else {
+						fmt.Fprintf(out, "%s: %s\n", f.Level, f.Message)
+					}
+				}
+				if ok {
+					fmt.Fprintf(out, "ok: %d providers, %d models, %d apis\n", len(cfg.Providers), len(cfg.Models), len(cfg.APIs))
+				}
 			}
-			for _, w := range warnings {
-				fmt.Fprintln(cmd.OutOrStdout(), "warning:", w)
+			if !ok {
+				cmd.SilenceErrors = true // the findings said it all
+				return errLintFailed
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d providers, %d models, %d apis\n", len(cfg.Providers), len(cfg.Models), len(cfg.APIs))
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (default $TIDEGATE_CONFIG)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
 }
+
+// errLintFailed makes lint exit 1 once its findings are printed.
+var errLintFailed = errors.New("lint found errors")
 
 func versionCmd() *cobra.Command {
 	return &cobra.Command{

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 const adminKey = "tg-admin-e2e-mcp-0123456789"
@@ -24,6 +26,11 @@ const billingAPI = `
     upstream: "{{api}}/api"
     auth: keys
     headers: {Authorization: "` + userToken + `"}
+  billing-open:
+    spec: orders.yaml
+    upstream: "{{api}}/api"
+    auth: keys
+    mcp: {anonymous_discovery: true}
 `
 
 func createKey(t *testing.T, gw string, fields map[string]any) string {
@@ -45,10 +52,28 @@ func TestKeysAuth(t *testing.T) {
 	narrow := createKey(t, g.URL, map[string]any{"name": "llm-only", "models": []string{"gpt-*"}})
 	mcpURL := g.URL + "/mcp/billing"
 
-	anon := connect(t, mcpURL, "", nil)
+	// Without a valid key nothing is served, not even initialize or
+	// tools/list: a 401 with a Bearer challenge at the HTTP level.
 	before := len(a.requests())
-	wantError(t, call(t, anon, "getOrder", map[string]any{"id": 1}), "missing API key")
-	wantError(t, call(t, connect(t, mcpURL, "", http.Header{"Authorization": {"Bearer sk-tg-wrong"}}), "getOrder", map[string]any{"id": 1}), "invalid API key")
+	for _, auth := range []string{"", "Bearer sk-tg-wrong"} {
+		for _, body := range []string{
+			`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`,
+			`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
+		} {
+			h := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": "2025-06-18"}
+			if auth != "" {
+				h["Authorization"] = auth
+			}
+			resp, got := post(t, "POST", mcpURL, body, h)
+			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="tidegate"` || !strings.Contains(got, "API key") {
+				t.Fatalf("%q %s: %d %v %s", auth, body, resp.StatusCode, resp.Header, got)
+			}
+		}
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "anon", Version: "1"}, nil)
+	if _, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: mcpURL, DisableStandaloneSSE: true}, nil); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Fatalf("an anonymous go-sdk client connected: %v", err)
+	}
 	wantError(t, call(t, connect(t, mcpURL, "", http.Header{"Authorization": {"Bearer " + narrow}}), "getOrder", map[string]any{"id": 1}), "may not use model", "api:billing/getOrder")
 	if len(a.requests()) != before {
 		t.Fatal("a refused call reached the API")
@@ -80,6 +105,13 @@ func TestKeysAuth(t *testing.T) {
 		t.Fatalf("over the limit: %d %v", resp.StatusCode, resp.Header)
 	}
 
+	// With anonymous_discovery, listing needs no key but calls do.
+	anon := connect(t, g.URL+"/mcp/billing-open", "", nil)
+	if res, err := anon.ListTools(t.Context(), nil); err != nil || len(res.Tools) == 0 {
+		t.Fatalf("anonymous discovery: %v", err)
+	}
+	wantError(t, call(t, anon, "getOrder", map[string]any{"id": 1}), "missing API key")
+
 	// The passthrough API beside it ignores keys.
 	wantError(t, call(t, connect(t, g.URL+"/mcp/orders", "", nil), "getOrder", map[string]any{"id": 1}), "requires credentials")
 
@@ -107,7 +139,7 @@ func TestKeysAuth(t *testing.T) {
 				t.Fatalf("usage record %+v", r)
 			}
 		}
-		if count["api:billing/getOrder OK"] == 2 && count["api:billing/listOrders OK"] == 2 && count["api:billing/getOrder Unauthorized"] == 3 &&
+		if count["api:billing/getOrder OK"] == 2 && count["api:billing/listOrders OK"] == 2 && count["api:billing/getOrder Unauthorized"] == 1 && count["api:billing Unauthorized"] >= 5 &&
 			count["api:billing/getOrder Too Many Requests"] == 2 && count["api:billing/getOrder Forbidden"] >= 2 {
 			return
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -31,8 +29,10 @@ func NewGuard(gate *govern.Gate, api string) *Guard { return &Guard{gate: gate, 
 type Call struct {
 	ticket       *govern.Ticket
 	provider     string
-	claims       jwt.MapClaims
+	claims       map[string]any // auth: jwt: the verified claims
 	claimsHeader string
+	// auth: keys: the caller's key, user and team as policies see them.
+	key, user, team map[string]any
 }
 
 // Model is the usage log's model name for an operation of the API.
@@ -63,7 +63,7 @@ func (g *Guard) Admit(ctx context.Context, h http.Header, operation, requestID s
 	if err != nil {
 		return nil, err
 	}
-	return &Call{ticket: t, provider: "api:" + g.api}, nil
+	return &Call{ticket: t, provider: "api:" + g.api, key: in.Key, user: in.User, team: in.Team}, nil
 }
 
 // Finish records the call: the upstream's status (or the gateway's own
@@ -78,3 +78,24 @@ func (c *Call) Finish(status int, sent bool, err error) {
 // Credentials are the headers a caller's tidegate key may arrive in; with
 // auth: keys they are the gateway's and never go upstream.
 var Credentials = []string{"Authorization", "X-Api-Key", "Api-Key"}
+
+// Authenticate checks only that the caller presents a valid key (auth:
+// keys; every other mode passes): the MCP endpoint asks it of every
+// request, so that tools are not listed to anonymous callers. A refusal
+// is recorded as model "api:<api>" and returned as an *llm.Error (401,
+// or 503 when keys cannot be checked).
+func (g *Guard) Authenticate(ctx context.Context, h http.Header, requestID string) error {
+	if g == nil || g.jwt != nil {
+		return nil
+	}
+	if _, err := g.gate.Identify(ctx, h); err != nil {
+		g.gate.RecordRefusal(nil, "api:"+g.api, requestID, llm.AsError(err).HTTPStatus(), err)
+		return err
+	}
+	return nil
+}
+
+// WriteError answers err as {"error": {"type", "code", "message"}} with
+// its status (and Retry-After, and for a 401 a Bearer WWW-Authenticate
+// challenge).
+func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -40,7 +38,7 @@ func (g *Guard) admitJWT(ctx context.Context, h http.Header, model, requestID st
 		}
 		return nil, e
 	}
-	c := &Call{provider: "api:" + g.api, claims: claims, claimsHeader: g.claimsHeader}
+	c := &Call{provider: "api:" + g.api, claims: map[string]any(claims), claimsHeader: g.claimsHeader}
 	if g.gate == nil {
 		return c, nil
 	}
@@ -56,7 +54,7 @@ func (g *Guard) admitJWT(ctx context.Context, h http.Header, model, requestID st
 }
 
 // Claims are the verified JWT claims of an auth: jwt call (nil otherwise).
-func (c *Call) Claims() jwt.MapClaims {
+func (c *Call) Claims() map[string]any {
 	if c == nil {
 		return nil
 	}

@@ -49,37 +49,37 @@ func compileSpec(t *testing.T, src string) *openapi.API {
 
 func TestLimits(t *testing.T) {
 	api := compileSpec(t, dispatchSpec)
-	if _, err := NewLimits("m", api, map[string]RateLimit{}, counter.NewMemory(time.Now), false, nil); err == nil ||
+	if _, err := NewLimits("m", api, map[string]RateLimit{}, "passthrough", counter.NewMemory(time.Now), false, nil); err == nil ||
 		!strings.Contains(err.Error(), `unknown profile "one"`) {
 		t.Fatalf("unknown profile: %v", err)
 	}
 	now := time.Unix(1_000_000, 0)
 	clock := func() time.Time { return now }
-	l, err := NewLimits("m", api, map[string]RateLimit{"one": {RPM: 1, RPH: 2}}, counter.NewMemory(clock), false, nil)
+	l, err := NewLimits("m", api, map[string]RateLimit{"one": {RPM: 1, RPH: 2}}, "passthrough", counter.NewMemory(clock), false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := l.Check(ctx, "things"); err != nil {
+	if err := l.Check(ctx, "things", nil); err != nil {
 		t.Fatal(err)
 	}
-	err = l.Check(ctx, "things")
+	err = l.Check(ctx, "things", nil)
 	if e := llm.AsError(err); e.HTTPStatus() != http.StatusTooManyRequests || e.RetryAfter <= 0 || e.RetryAfter > time.Minute {
 		t.Fatalf("second within a minute: %v (retry after %s)", err, e.RetryAfter)
 	}
-	if err := l.Check(ctx, "chat"); err != nil { // each operation has its own windows
+	if err := l.Check(ctx, "chat", nil); err != nil { // each operation has its own windows
 		t.Fatal(err)
 	}
 	now = now.Add(61 * time.Second)
-	if err := l.Check(ctx, "things"); err != nil {
+	if err := l.Check(ctx, "things", nil); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(61 * time.Second)
-	if e := llm.AsError(l.Check(ctx, "things")); e.HTTPStatus() != 429 || e.RetryAfter < 50*time.Minute { // rph 2
+	if e := llm.AsError(l.Check(ctx, "things", nil)); e.HTTPStatus() != 429 || e.RetryAfter < 50*time.Minute { // rph 2
 		t.Fatalf("rph: %v", e)
 	}
 	var none *Limits
-	if err := none.Check(ctx, "things"); err != nil {
+	if err := none.Check(ctx, "things", nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -92,7 +92,7 @@ func TestDispatchNeverReachesTheUpstream(t *testing.T) {
 	if len(api.Tools) != 1 || api.Tools[0].Name != "things" {
 		t.Fatalf("tools: %v", api.Tools)
 	}
-	l, err := NewLimits("m", api, map[string]RateLimit{"one": {RPM: 1}}, counter.NewMemory(time.Now), false, nil)
+	l, err := NewLimits("m", api, map[string]RateLimit{"one": {RPM: 1}}, "passthrough", counter.NewMemory(time.Now), false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,5 +120,51 @@ func TestDispatchNeverReachesTheUpstream(t *testing.T) {
 	}
 	if n := upstream.Load(); n != 0 {
 		t.Fatalf("upstream received %d", n)
+	}
+}
+
+func TestPartitionedLimits(t *testing.T) {
+	api := compileSpec(t, dispatchSpec)
+	profiles := map[string]RateLimit{"one": {RPM: 1, Partition: "jwt.sub"}}
+	if _, err := NewLimits("m", api, profiles, "keys", counter.NewMemory(time.Now), false, nil); err == nil ||
+		!strings.Contains(err.Error(), `partitioned by jwt.sub, but the API's auth is "keys"`) ||
+		!strings.Contains(err.Error(), "does not apply to an x-tidegate-dispatch operation") {
+		t.Fatalf("want partition problems, got %v", err)
+	}
+	things := compileSpec(t, `
+openapi: 3.0.3
+info: {title: Things, version: 1.0.0}
+paths:
+  /things:
+    get:
+      operationId: things
+      x-tidegate-middlewares: [one]
+      responses: {'200': {description: ok}}
+`)
+	l, err := NewLimits("m", things, profiles, "jwt", counter.NewMemory(time.Now), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	alice := &Call{claims: map[string]any{"sub": "alice"}}
+	bob := &Call{claims: map[string]any{"sub": "bob/../x y"}} // hashed into the key
+	for _, c := range []*Call{alice, bob} {
+		if err := l.Check(ctx, "things", c); err != nil {
+			t.Fatalf("first call of %v: %v", c.claims, err)
+		}
+		if e := llm.AsError(l.Check(ctx, "things", c)); e.HTTPStatus() != 429 {
+			t.Fatalf("second call of %v: %v", c.claims, e)
+		}
+	}
+	for _, c := range []*Call{nil, {claims: map[string]any{"sub": []any{"x"}}}, {claims: map[string]any{}}} {
+		if e := llm.AsError(l.Check(ctx, "things", c)); e.HTTPStatus() != 403 || e.Code != "partition_missing" {
+			t.Fatalf("no sub: want 403 partition_missing, got %v", e)
+		}
+	}
+	if got := partitionValue("alice@example.com"); got != "alice@example.com" {
+		t.Fatal(got)
+	}
+	if got := partitionValue("a:b"); !strings.HasPrefix(got, "sha256:") {
+		t.Fatal(got)
 	}
 }

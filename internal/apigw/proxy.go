@@ -51,6 +51,8 @@ type Options struct {
 	// Guards are the operations' x-tidegate-middlewares body guards; nil:
 	// none.
 	Guards *BodyGuards
+	// Access runs the API's policies: after the Guard; nil: none.
+	Access *Access
 	// LLM serves the x-tidegate-dispatch operations: the handler of POST
 	// /v1/chat/completions (dialect "openai") or /v1/messages
 	// ("anthropic") with the model forced. Nil: they answer 501.
@@ -150,7 +152,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := p.opt.Limits.Check(r.Context(), opID); err != nil {
+	if err := p.opt.Access.Check(call, opID, route.Method, route.Path, r.Header); err != nil {
+		call.Finish(http.StatusForbidden, false, err)
+		writeError(w, err)
+		return
+	}
+	if err := p.opt.Limits.Check(r.Context(), opID, call); err != nil {
 		call.Finish(llm.AsError(err).HTTPStatus(), false, err)
 		writeError(w, err)
 		return
@@ -194,7 +201,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // governance, routing, streaming, errors and usage log; the API's auth
 // and upstream play no part).
 func (p *Proxy) serveLLM(w http.ResponseWriter, r *http.Request, op *openapi.Operation) {
-	if err := p.opt.Limits.Check(r.Context(), op.ID); err != nil {
+	if err := p.opt.Limits.Check(r.Context(), op.ID, nil); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -329,6 +336,9 @@ func writeError(w http.ResponseWriter, err error) {
 	status := e.HTTPStatus()
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(e.RetryAfter.Round(time.Second)/time.Second))))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tidegate"`)
 	}
 	type wire struct {
 		Type    string `json:"type"`

@@ -18,6 +18,7 @@ import (
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/mcp"
 	"github.com/tidegate/tidegate/internal/openapi"
+	"github.com/tidegate/tidegate/internal/policy"
 )
 
 // apis are the inbound APIs: their handlers by mount pattern, the specs'
@@ -26,6 +27,9 @@ type apis struct {
 	mounts     map[string]http.Handler
 	warnings   []string
 	transports []*http.Transport
+	// servers are the APIs' MCP servers by API name (tool_loops offer
+	// their tools in process).
+	servers map[string]*mcp.Server
 }
 
 // buildAPIs compiles every spec of `apis:` and builds its HTTP proxy and
@@ -37,7 +41,7 @@ type apis struct {
 // counter when nil, as in lint); llmHandler serves their
 // x-tidegate-dispatch operations (nil in lint).
 func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger) (*apis, error) {
-	out := &apis{mounts: map[string]http.Handler{}}
+	out := &apis{mounts: map[string]http.Handler{}, servers: map[string]*mcp.Server{}}
 	var problems []string
 	profiles := make(map[string]apigw.RateLimit, len(cfg.Middlewares))
 	bodyGuards := map[string]apigw.BodyGuard{}
@@ -45,7 +49,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 		m := cfg.Middlewares[name]
 		profiles[name] = apigw.RateLimit{} // known, maybe without a limit
 		if m.RateLimit != nil {
-			profiles[name] = apigw.RateLimit{RPM: m.RateLimit.RPM, RPH: m.RateLimit.RPH}
+			profiles[name] = apigw.RateLimit{RPM: m.RateLimit.RPM, RPH: m.RateLimit.RPH, Partition: m.RateLimit.Partition}
 		}
 		if m.Guard != nil {
 			bg, err := bodyGuard(guards, m.Guard)
@@ -59,12 +63,18 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 	if ctr == nil {
 		ctr = counter.NewMemory(time.Now)
 	}
+	comp, err := policy.NewCompiler()
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range sortedNames(cfg.APIs) {
 		a := cfg.APIs[name]
 		path := "apis." + name
 		api, err := openapi.Compile(ctx, a.Spec)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
+			for _, e := range unjoin(err) {
+				problems = append(problems, fmt.Sprintf("%s.spec: %v", path, e))
+			}
 			continue
 		}
 		for _, w := range api.Warnings {
@@ -82,7 +92,11 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			})
 			guard = apigw.NewJWTGuard(v, usage, name, j.ClaimsHeader)
 		}
-		limits, err := apigw.NewLimits(name, api, profiles, ctr, cfg.Counters.FailOpen, logger)
+		rules, err := policy.NewAccess(comp, accessRules(a.Policies), path+".policies")
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		limits, err := apigw.NewLimits(name, api, profiles, a.Auth, ctr, cfg.Counters.FailOpen, logger)
 		if err != nil {
 			var pe *apigw.ProfileError
 			if errors.As(err, &pe) {
@@ -95,13 +109,17 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			continue
 		}
 		bodies := apigw.NewBodyGuards(api, bodyGuards)
+		if rules == nil && len(a.Policies) > 0 {
+			continue // reported above
+		}
+		access := apigw.NewAccess(name, rules, logger)
 		transport := apigw.NewTransport()
 		out.transports = append(out.transports, transport)
 		proxy, err := apigw.New(apigw.Options{
 			Name: name, API: api, Doc: api.Doc, Upstream: a.Upstream, BasePath: a.BasePath,
 			Timeout: a.Timeout.D(config.DefaultAPITimeout), Headers: a.Headers, Guard: guard,
 			MaxBodyBytes: cfg.Server.MaxBodyBytes, Transport: transport, Logger: logger,
-			Limits: limits, Guards: bodies, LLM: llmHandler,
+			Limits: limits, Guards: bodies, Access: access, LLM: llmHandler,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
@@ -116,13 +134,14 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
-			Limits: limits, Guards: bodies,
+			Limits: limits, Guards: bodies, Access: access, AnonymousDiscovery: a.MCP.AnonymousDiscovery,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
 			continue
 		}
 		out.mounts[a.MCP.Path] = srv
+		out.servers[name] = srv
 	}
 	if len(problems) > 0 {
 		out.close()
@@ -139,6 +158,22 @@ func (a *apis) close() {
 	for _, t := range a.transports {
 		t.CloseIdleConnections()
 	}
+}
+
+// unjoin lists the errors of an errors.Join, each one problem.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func accessRules(ps []config.APIPolicy) []policy.AccessRule {
+	out := make([]policy.AccessRule, len(ps))
+	for i, p := range ps {
+		out[i] = policy.AccessRule{When: p.When, Deny: p.Deny, Allow: p.Allow}
+	}
+	return out
 }
 
 func sortedNames[V any](m map[string]V) []string {

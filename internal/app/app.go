@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		Mounts:       mounts,
 		Guards:       guards,
 		Cache:        responses,
+		ToolLoops:    buildToolLoops(cfg, inbound, version, logger),
 	})
 	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound, cache: responses}, nil
 }

@@ -34,6 +34,18 @@ type API struct {
 	// JWT configures auth: jwt.
 	JWT APIJWT `yaml:"jwt"`
 	MCP APIMCP `yaml:"mcp"`
+	// Policies are ordered CEL rules run on every call of the API's
+	// operations (HTTP and MCP) after authentication: the first that
+	// matches denies or allows; none matching allows.
+	Policies []APIPolicy `yaml:"policies"`
+}
+
+// APIPolicy is one rule of an API's policies: when When (CEL) holds, the
+// call is refused with Deny (403) or let through (Allow: true).
+type APIPolicy struct {
+	When  string `yaml:"when"`
+	Deny  string `yaml:"deny"`
+	Allow bool   `yaml:"allow"`
 }
 
 // APIJWT checks callers' bearer JWTs against a JWKS (auth: jwt).
@@ -78,6 +90,10 @@ type APIMCP struct {
 	// (DNS-rebinding protection). Requests without Origin always pass;
 	// by default only http(s)://localhost and loopback origins do.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AnonymousDiscovery (auth: keys) lets callers without a key
+	// initialize and list tools; by default every MCP request needs a
+	// valid key and gets a 401 without one. tools/call always needs one.
+	AnonymousDiscovery bool `yaml:"anonymous_discovery"`
 }
 
 // On reports whether the MCP server is enabled.
@@ -190,6 +206,11 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 		if a.Auth != APIAuthJWT && a.JWT.JWKSURL != "" {
 			add(path+".jwt", "set, but auth is %q (use auth: jwt)", a.Auth)
 		}
+		for i, p := range a.Policies {
+			if (p.Deny != "") == p.Allow {
+				add(fmt.Sprintf("%s.policies[%d]", path, i), "set exactly one of deny (a message) or allow: true")
+			}
+		}
 		mount(path+".base_path", a.BasePath, path)
 		if a.MCP.On() {
 			mount(path+".mcp.path", a.MCP.Path, path)
@@ -201,6 +222,9 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 			if strings.ContainsAny(v, "\r\n") {
 				add(path+".headers."+h, "header value must not contain line breaks")
 			}
+		}
+		if a.MCP.AnonymousDiscovery && a.Auth != APIAuthKeys {
+			add(path+".mcp.anonymous_discovery", "only applies to auth: keys (auth is %q)", a.Auth)
 		}
 		for i, o := range a.MCP.AllowedOrigins {
 			if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/")) {

@@ -68,10 +68,15 @@ apis:
     upstream: http://127.0.0.1:9
     base_path: /mcp/d
     headers: {"X-Bad": "a\nb"}
+    mcp: {anonymous_discovery: true}
   d:
     spec: `+spec+`
     upstream: http://127.0.0.1:9
     base_path: /dashboard
+    policies:
+      - {when: "true", allow: true}
+      - {when: "true"}
+      - {when: "true", deny: no, allow: true}
 `), env(nil))
 	if err == nil {
 		t.Fatal("expected errors")
@@ -89,6 +94,9 @@ apis:
 		"apis.c.headers.X-Bad: header value must not contain line breaks",
 		"apis.d.mcp.path: /mcp/d is already mounted by apis.c",
 		"apis.d.base_path: /dashboard is a gateway route",
+		`apis.c.mcp.anonymous_discovery: only applies to auth: keys (auth is "passthrough")`,
+		"apis.d.policies[1]: set exactly one of deny (a message) or allow: true",
+		"apis.d.policies[2]: set exactly one of",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

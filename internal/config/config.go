@@ -68,6 +68,11 @@ type Config struct {
 	GlobalGuardrails []string             `yaml:"global_guardrails"`
 	// Cache is the exact-match response cache.
 	Cache Cache `yaml:"cache"`
+	// MCPServers are external MCP servers whose tools tool_loops offer.
+	MCPServers map[string]MCPServer `yaml:"mcp_servers"`
+	// ToolLoops attach MCP servers' and APIs' tools to public models; the
+	// gateway runs the model's calls to them.
+	ToolLoops map[string]ToolLoop `yaml:"tool_loops"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -450,6 +455,7 @@ func (c *Config) Validate() error {
 	c.validateMiddlewares(add)
 	c.validateGuardrails(add)
 	c.validateCache(add)
+	c.validateToolLoops(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}
@@ -522,6 +528,17 @@ func (c *Config) Marshal() []byte {
 			a.Headers = h
 		}
 		redacted.APIs[k] = a
+	}
+	redacted.MCPServers = make(map[string]MCPServer, len(c.MCPServers))
+	for k, m := range c.MCPServers {
+		if len(m.Headers) > 0 {
+			h := make(map[string]string, len(m.Headers))
+			for name := range m.Headers {
+				h[name] = "REDACTED"
+			}
+			m.Headers = h
+		}
+		redacted.MCPServers[k] = m
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -32,11 +32,15 @@ type BodyGuard struct {
 type OperationRateLimit struct {
 	RPM int64 `yaml:"rpm"`
 	RPH int64 `yaml:"rph"`
+	// Partition counts the windows per caller instead of for everyone:
+	// "jwt.<claim>" (a claim of the verified token, e.g. jwt.sub; the API
+	// needs auth: jwt) or "key" (the virtual key; auth: keys).
+	Partition string `yaml:"partition"`
 }
 
 var (
 	middlewareKeys = []string{"rate_limit", "guard"}
-	subKeys        = map[string][]string{"rate_limit": {"rpm", "rph"}, "guard": {"profile", "schema"}}
+	subKeys        = map[string][]string{"rate_limit": {"rpm", "rph", "partition"}, "guard": {"profile", "schema"}}
 )
 
 // UnmarshalYAML rejects the keys a profile does not support yet with a
@@ -99,6 +103,9 @@ func (c *Config) validateMiddlewares(add func(path, format string, args ...any))
 		}
 		if rl.RPM == 0 && rl.RPH == 0 {
 			add(path+".rate_limit", "set rpm or rph (requests per minute or per hour)")
+		}
+		if p := rl.Partition; p != "" && p != "key" && (!strings.HasPrefix(p, "jwt.") || len(p) == len("jwt.")) {
+			add(path+".rate_limit.partition", `must be "key" or "jwt.<claim>" (e.g. jwt.sub), got %q`, p)
 		}
 	}
 }

@@ -26,8 +26,12 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 		c.Finish(http.StatusBadRequest, false, &llm.Error{Kind: llm.KindInvalidRequest, Message: msg})
 		return toolError(msg)
 	}
-	if t.Operation != nil {
-		if err := s.opt.Limits.Check(ctx, t.Operation.ID); err != nil {
+	if op := t.Operation; op != nil {
+		if err := s.opt.Access.Check(c, op.ID, op.Method, op.Path, h); err != nil {
+			c.Finish(http.StatusForbidden, false, err)
+			return toolError(llm.AsError(err).Message)
+		}
+		if err := s.opt.Limits.Check(ctx, op.ID, c); err != nil {
 			e := llm.AsError(err)
 			c.Finish(e.HTTPStatus(), false, e)
 			return toolError(e.Message)

@@ -51,6 +51,12 @@ type Options struct {
 	Limits *apigw.Limits
 	// Guards are the operations' body guards, run over the arguments.
 	Guards *apigw.BodyGuards
+	// Access runs the API's policies after the Guard; nil: none.
+	Access *apigw.Access
+	// AnonymousDiscovery lets callers without a key initialize and list
+	// the tools of an auth: keys API (tools/call still needs one). By
+	// default every request needs a valid key: 401 otherwise.
+	AnonymousDiscovery bool
 }
 
 // Defaults.
@@ -64,6 +70,7 @@ type Server struct {
 	opt     Options
 	client  *http.Client
 	handler http.Handler
+	list    listCache
 }
 
 // New builds the server and registers every tool of the API; a tool whose
@@ -142,14 +149,29 @@ func sdkTool(t *openapi.Tool) (*sdk.Tool, error) {
 
 type requestIDKey struct{}
 
-// ServeHTTP checks the Origin and serves the MCP request.
+// ServeHTTP checks the Origin and (auth: keys) the caller's key, and
+// serves the MCP request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if o := r.Header.Get("Origin"); o != "" && !originAllowed(o, s.opt.AllowedOrigins) {
 		http.Error(w, fmt.Sprintf("Forbidden: origin %q is not allowed", o), http.StatusForbidden)
 		return
 	}
-	ctx := context.WithValue(r.Context(), requestIDKey{}, w.Header().Get("x-request-id"))
+	reqID := w.Header().Get("x-request-id")
+	if !s.opt.AnonymousDiscovery {
+		if err := s.opt.Guard.Authenticate(r.Context(), r.Header, reqID); err != nil {
+			apigw.WriteError(w, err)
+			return
+		}
+	}
+	done, w := s.list.serve(w, r)
+	if done {
+		return
+	}
+	ctx := context.WithValue(r.Context(), requestIDKey{}, reqID)
 	s.handler.ServeHTTP(w, r.WithContext(ctx))
+	if rec, ok := w.(*listRecorder); ok {
+		rec.keep()
+	}
 }
 
 func (s *Server) handle(t *openapi.Tool) sdk.ToolHandler {

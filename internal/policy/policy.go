@@ -18,6 +18,8 @@ import (
 // headers (lower-case names → values joined by ","), stream, tokens (an
 // estimate of the prompt size), max_tokens, metadata, and key, user, team
 // (the caller's identity, empty maps until authentication sets them).
+// API calls also set api, operation (the operationId), method, and jwt
+// ({"claims": the verified claims} with auth: jwt, else empty claims).
 type Vars struct {
 	Model     string
 	Path      string
@@ -30,6 +32,11 @@ type Vars struct {
 	Key       map[string]any
 	User      map[string]any
 	Team      map[string]any
+	API       string
+	Operation string
+	Method    string
+	// Claims are the verified JWT claims (jwt.claims in CEL).
+	Claims map[string]any
 }
 
 // Compiler holds the CEL environment. It is safe for concurrent use.
@@ -50,6 +57,10 @@ func NewCompiler() (*Compiler, error) {
 		cel.Variable("key", dyn),
 		cel.Variable("user", dyn),
 		cel.Variable("team", dyn),
+		cel.Variable("api", cel.StringType),
+		cel.Variable("operation", cel.StringType),
+		cel.Variable("method", cel.StringType),
+		cel.Variable("jwt", dyn),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("cel environment: %w", err)
@@ -137,6 +148,14 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return orEmpty(v.User), true
 	case "team":
 		return orEmpty(v.Team), true
+	case "api":
+		return v.API, true
+	case "operation":
+		return v.Operation, true
+	case "method":
+		return v.Method, true
+	case "jwt":
+		return map[string]any{"claims": orEmpty(v.Claims)}, true
 	}
 	return nil, false
 }

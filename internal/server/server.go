@@ -28,6 +28,7 @@ import (
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/tokens"
+	"github.com/tidegate/tidegate/internal/toolloop"
 )
 
 // Options configure a Server.
@@ -53,6 +54,9 @@ type Options struct {
 	Guards *guard.Set
 	// Cache is the response cache; nil: none.
 	Cache *cache.Cache
+	// ToolLoops are the public models with attached tools (tool_loops:),
+	// answered by running the model's calls to them.
+	ToolLoops map[string]*toolloop.Loop
 }
 
 // Server holds the HTTP handlers.
@@ -146,6 +150,12 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		cached := s.opt.Cache.Begin(route.LimitKey, c.dialect, r.URL.Path, env.stream, body, r.Header, keyID(id))
 		ticket, ok := s.admit(w, r, c, id, in, route, req)
 		if !ok {
+			return
+		}
+		// A tool loop's answer depends on what its tools return now: it is
+		// never cached.
+		if loop := s.opt.ToolLoops[env.model]; loop != nil && op == llm.OpChat {
+			s.toolLoop(w, r, c, loop, g, route, req, in, id, ticket, env.includeUsage)
 			return
 		}
 		if e, hit := cached.Lookup(r.Context()); hit {
