@@ -56,7 +56,6 @@ type options struct {
 	cacheObserver func(model, result string)
 	metrics       *metrics.Metrics
 	tracer        trace.Tracer
-	getenv        func(string) string
 }
 
 // WithCacheObserver is called once per request to a cached model with
@@ -64,10 +63,6 @@ type options struct {
 func WithCacheObserver(f func(model, result string)) Option {
 	return func(o *options) { o.cacheObserver = f }
 }
-
-// WithGetenv makes the tracing setup read OTEL_* variables from getenv
-// (default os.Getenv).
-func WithGetenv(f func(string) string) Option { return func(o *options) { o.getenv = f } }
 
 // WithClock makes the router use c for breaker cooldowns, latency and
 // retry backoff.
@@ -82,14 +77,11 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.getenv == nil {
-		o.getenv = os.Getenv
-	}
 	tel := cfg.Telemetry
 	if tel.Metrics.Enabled {
 		o.metrics = metrics.New(metrics.Options{KeyLabels: tel.Metrics.KeyLabels, Runtime: true})
 	}
-	tr, err := tracing.New(ctx, tel.Tracing, version, o.getenv)
+	tr, err := tracing.New(ctx, tel.Tracing, version, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
