@@ -16,6 +16,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tidegate/tidegate/internal/app"
+	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
@@ -105,6 +107,7 @@ func checkAttrs(t *testing.T, what string, s *tracepb.Span, want map[string]any)
 const tracingConfig = `
 telemetry:
   tracing: {enabled: true, endpoint: "%s", service_name: tidegate-trace-test}
+  logging: {format: json, access_log: true}
 providers:
   oai: {type: openai, base_url: "{{openai}}/v1", api_key: "` + testgateway.OpenAIKey + `"}
   ant: {type: anthropic, base_url: "{{anthropic}}", api_key: "` + testgateway.AnthropicKey + `"}
@@ -120,7 +123,8 @@ models:
 // an error), and the attempt's traceparent at the upstream.
 func TestTraces(t *testing.T) {
 	col := newCollector(t)
-	g := testgateway.Start(t, fmt.Sprintf(tracingConfig, col.URL))
+	logs := &logBuffer{}
+	g := testgateway.StartLogged(t, fmt.Sprintf(tracingConfig, col.URL), app.NewLogger(config.Logging{Format: config.LogJSON}, logs))
 	g.OpenAI.Set(testupstream.Reply{Text: "Hi.", Usage: testupstream.Usage{Input: 10, Output: 5}})
 	g.Anthropic.Set(testupstream.Reply{Text: "Hello.", Usage: testupstream.Usage{Input: 20, Output: 7}})
 
@@ -207,6 +211,10 @@ func TestTraces(t *testing.T) {
 			"gen_ai.usage.input_tokens": int64(10), "gen_ai.usage.output_tokens": int64(5)})
 		if want := "00-" + callerTrace + "-" + id(cl.SpanId) + "-01"; upstreamParent(g.OpenAI, 0) != want {
 			t.Errorf("upstream traceparent %q, want %q", upstreamParent(g.OpenAI, 0), want)
+		}
+		lines := logs.requests(t, "/v1/chat/completions")
+		if len(lines) == 0 || lines[0]["trace_id"] != callerTrace || lines[0]["model"] != "gpt" {
+			t.Errorf("access line of the traced request: %v, want trace_id %s", lines, callerTrace)
 		}
 	})
 	t.Run("stream", func(t *testing.T) {

@@ -225,6 +225,7 @@ func (s *Server) accessLog(x *exchange, r *http.Request, status int, total, ttfb
 		cache = "none"
 	}
 	attrs := [...]slog.Attr{
+		{}, // trace_id, with tracing on
 		slog.String("request_id", x.requestID),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -244,7 +245,12 @@ func (s *Server) accessLog(x *exchange, r *http.Request, status int, total, ttfb
 		slog.Float64("cost_usd", x.cost),
 		slog.String("cache", cache),
 	}
-	s.opt.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
+	line := attrs[1:]
+	if x.span != nil {
+		attrs[0] = slog.String("trace_id", x.span.SpanContext().TraceID().String())
+		line = attrs[:]
+	}
+	s.opt.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", line...)
 }
 
 func msec(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
