@@ -276,3 +276,78 @@ func TestNoTracingNoTraceparent(t *testing.T) {
 		t.Errorf("traceparent %q sent upstream with tracing off", tp)
 	}
 }
+
+// TestTracesAPIs: with tracing on, an API's HTTP proxy and its MCP tools
+// send the gateway's server span as the upstream's parent, replacing the
+// caller's traceparent.
+func TestTracesAPIs(t *testing.T) {
+	col := newCollector(t)
+	var mu sync.Mutex
+	var parents []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		parents = append(parents, r.Header.Get("traceparent"))
+		mu.Unlock()
+		if r.URL.Path != "/things/1" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":1}`))
+	}))
+	t.Cleanup(api.Close)
+	cfg := fmt.Sprintf(`
+telemetry:
+  tracing: {enabled: true, endpoint: "%s"}
+providers:
+  echo: {type: echo}
+models:
+  echo: {provider: echo, model: echo}
+apis:
+  things: {spec: things.yaml, upstream: "%s"}
+`, col.URL, api.URL)
+	g := testgateway.StartFiles(t, cfg, map[string]string{"things.yaml": thingsSpec})
+
+	const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	if r := do(t, http.MethodGet, g.URL+"/apis/things/things/1", "", "traceparent", "00-"+callerTrace+"-00f067aa0ba902b7-01"); r.Status != 200 {
+		t.Fatalf("proxy: %s", r)
+	}
+	callTools(t, g.URL+"/mcp/things") // one call reaches the API (id 1); the others fail before or at it
+
+	var spans []*tracepb.Span
+	servers := map[string]*tracepb.Span{} // span id → server span
+	eventually(t, 10*time.Second, func() bool {
+		spans = col.all()
+		for _, s := range spans {
+			if s.Kind == tracepb.Span_SPAN_KIND_SERVER {
+				servers[hex.EncodeToString(s.SpanId)] = s
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return len(parents) >= 3 && len(servers) >= 4
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(parents) < 2 {
+		t.Fatalf("the API got %d requests, want the proxied one and the tool calls", len(parents))
+	}
+	for i, tp := range parents {
+		parts := strings.Split(tp, "-")
+		if len(parts) != 4 {
+			t.Errorf("API request %d: traceparent %q", i, tp)
+			continue
+		}
+		srv := servers[parts[2]]
+		if srv == nil {
+			t.Errorf("API request %d: parent %s is none of the gateway's server spans", i, parts[2])
+			continue
+		}
+		if i == 0 && (parts[1] != callerTrace || !strings.HasPrefix(srv.Name, "/apis/things")) {
+			t.Errorf("proxied request: traceparent %q from span %q, want the caller's trace through the proxy's span", tp, srv.Name)
+		}
+		if i > 0 && srv.Name != "/mcp/things" {
+			t.Errorf("tool call: parent span %q, want the MCP endpoint's", srv.Name)
+		}
+	}
+}
