@@ -52,6 +52,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			logger = app.NewLogger(cfg.Telemetry.Logging, os.Stderr)
 			a, err := app.New(ctx, cfg, versionString(), logger)
 			if err != nil {
 				return err

@@ -23,6 +23,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/openapi"
@@ -118,6 +120,11 @@ func New(opt Options) (*Proxy, error) {
 			}
 			for k, v := range opt.Headers {
 				pr.Out.Header.Set(k, v)
+			}
+			if ctx := pr.Out.Context(); trace.SpanContextFromContext(ctx).IsValid() {
+				// Tracing on: the upstream's parent is the gateway's span,
+				// not the caller's (whose traceparent is replaced).
+				propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(pr.Out.Header))
 			}
 		},
 		Transport:     opt.Transport,

@@ -17,6 +17,7 @@ import (
 	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/mcp"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/openapi"
 	"github.com/tidegate/tidegate/internal/policy"
 )
@@ -40,7 +41,7 @@ type apis struct {
 // ctr counts the operations' x-tidegate-middlewares rate limits (a memory
 // counter when nil, as in lint); llmHandler serves their
 // x-tidegate-dispatch operations (nil in lint).
-func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger) (*apis, error) {
+func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate, usage *govern.Gate, ctr counter.Counter, llmHandler func(dialect, model string) http.Handler, logger *slog.Logger, mtr *metrics.Metrics) (*apis, error) {
 	out := &apis{mounts: map[string]http.Handler{}, servers: map[string]*mcp.Server{}}
 	var problems []string
 	profiles := make(map[string]apigw.RateLimit, len(cfg.Middlewares))
@@ -134,7 +135,7 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
-			Limits: limits, Guards: bodies, Access: access, AnonymousDiscovery: a.MCP.AnonymousDiscovery,
+			Limits: limits, Guards: bodies, Access: access, AnonymousDiscovery: a.MCP.AnonymousDiscovery, Metrics: mtr,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))

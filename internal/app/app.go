@@ -11,9 +11,12 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidegate/tidegate/internal/cache"
 	"github.com/tidegate/tidegate/internal/catalog"
@@ -22,11 +25,13 @@ import (
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/policy"
 	"github.com/tidegate/tidegate/internal/provider"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/server"
 	"github.com/tidegate/tidegate/internal/tokens"
+	"github.com/tidegate/tidegate/internal/tracing"
 )
 
 // App is a configured gateway.
@@ -39,6 +44,7 @@ type App struct {
 	gov       *governance
 	apis      *apis
 	cache     *cache.Cache
+	tracing   *tracing.Tracing
 }
 
 // Option adjusts how New builds the gateway (tests inject a clock).
@@ -48,6 +54,8 @@ type options struct {
 	clock         router.Clock
 	rand          func() float64
 	cacheObserver func(model, result string)
+	metrics       *metrics.Metrics
+	tracer        trace.Tracer
 }
 
 // WithCacheObserver is called once per request to a cached model with
@@ -69,23 +77,40 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	for _, opt := range opts {
 		opt(&o)
 	}
+	tel := cfg.Telemetry
+	if tel.Metrics.Enabled {
+		o.metrics = metrics.New(metrics.Options{KeyLabels: tel.Metrics.KeyLabels, Runtime: true})
+	}
+	tr, err := tracing.New(ctx, tel.Tracing, version, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	o.tracer = tr.Tracer()
 	cat, providers, rt, err := build(cfg, logger, o)
 	if err != nil {
+		_ = tr.Shutdown(ctx)
 		return nil, err
 	}
 	guards, err := guard.New(cfg)
 	if err != nil {
+		_ = tr.Shutdown(ctx)
 		closeIdle(providers)
 		return nil, err
+	}
+	if o.metrics != nil {
+		o.cacheObserver = countCache(o.metrics, o.cacheObserver)
 	}
 	responses, err := cache.New(cfg, cache.Options{Observe: o.cacheObserver})
 	if err != nil {
+		_ = tr.Shutdown(ctx)
 		closeIdle(providers)
 		return nil, err
 	}
-	gov, err := buildGovernance(ctx, cfg, cat, logger)
+	gov, err := buildGovernance(ctx, cfg, cat, logger, o.metrics)
 	if err != nil {
+		_ = tr.Shutdown(ctx)
 		closeIdle(providers)
+		_ = responses.Close()
 		return nil, err
 	}
 	if apiKeys(cfg) && gov.apiGate == nil {
@@ -100,9 +125,10 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		}
 		inbound, err = buildAPIs(ctx, cfg, guards, gov.apiGate, usage, gov.counter, func(dialect, model string) http.Handler {
 			return srv.LLMHandler(dialect, model) // srv is set below, before anything is served
-		}, logger)
+		}, logger, o.metrics)
 	}
 	if err != nil {
+		_ = tr.Shutdown(ctx)
 		gov.close()
 		closeIdle(providers)
 		_ = responses.Close()
@@ -123,6 +149,15 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		mounts[dashboard.Prefix] = dash
 		mounts[dashboard.Prefix+"/"] = dash
 	}
+	if o.metrics != nil {
+		o.metrics.WatchCircuits(rt.Circuits)
+		mounts = maps.Clone(mounts)
+		mounts["GET "+tel.Metrics.Path] = o.metrics.Handler(tel.Metrics.BearerToken)
+	}
+	var access *slog.Logger
+	if tel.Logging.AccessLog {
+		access = logger
+	}
 	srv = server.New(server.Options{
 		Router:       rt,
 		Tokens:       tokens.New(),
@@ -137,8 +172,12 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		Guards:       guards,
 		Cache:        responses,
 		ToolLoops:    buildToolLoops(cfg, inbound, version, logger),
+		Metrics:      o.metrics,
+		AccessLog:    access,
+		Tracer:       o.tracer,
+		MetricsPath:  tel.Metrics.Path,
 	})
-	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound, cache: responses}, nil
+	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound, cache: responses, tracing: tr}, nil
 }
 
 // Check builds everything a config describes without serving or calling
@@ -162,7 +201,7 @@ func Lint(cfg *config.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	inbound, err := buildAPIs(context.Background(), cfg, guards, nil, nil, nil, nil, logger)
+	inbound, err := buildAPIs(context.Background(), cfg, guards, nil, nil, nil, nil, logger, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -200,10 +239,12 @@ func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog
 			}
 			return policy.Condition{Expr: e}, nil
 		},
-		Policy: policies,
-		Clock:  o.clock,
-		Rand:   o.rand,
-		Logger: logger,
+		Policy:  policies,
+		Clock:   o.clock,
+		Rand:    o.rand,
+		Logger:  logger,
+		Metrics: o.metrics,
+		Tracer:  o.tracer,
 	})
 	if err != nil {
 		return nil, providers, nil, fmt.Errorf("invalid config:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
@@ -226,6 +267,11 @@ func (a *App) Close() {
 	closeIdle(a.providers)
 	a.apis.close()
 	_ = a.cache.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		a.logger.Warn("trace export on shutdown failed", "error", err)
+	}
 }
 
 func closeIdle(providers map[string]llm.Provider) {
@@ -426,4 +472,15 @@ func pricing(m map[string]config.Pricing) []catalog.Entry {
 		out = append(out, catalog.Entry{Name: name, Info: info})
 	}
 	return out
+}
+
+// countCache counts every cache lookup in cache_requests_total, then calls
+// next (another observer, if any).
+func countCache(m *metrics.Metrics, next func(model, result string)) func(model, result string) {
+	return func(model, result string) {
+		m.CacheRequest(result)
+		if next != nil {
+			next(model, result)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/counter"
 	"github.com/tidegate/tidegate/internal/govern"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/store"
 )
 
@@ -37,7 +38,7 @@ type governance struct {
 // written (the admin API shows usage within 2 s).
 const usageFlushInterval = 500 * time.Millisecond
 
-func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, logger *slog.Logger) (*governance, error) {
+func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, logger *slog.Logger, m *metrics.Metrics) (*governance, error) {
 	modelLimits := false
 	for _, m := range cfg.Models {
 		modelLimits = modelLimits || m.Limits.Any()
@@ -77,6 +78,7 @@ func buildGovernance(ctx context.Context, cfg *config.Config, cat *catalog.Catal
 	opts := govern.Options{
 		Store: g.store, Counter: g.counter, Catalog: cat, Usage: g.writer,
 		RequireKey: cfg.Auth == config.AuthKeys, FailOpen: cfg.Counters.FailOpen, Local: local, Logger: logger,
+		Metrics: m, CounterBackend: counterBackend(cfg),
 	}
 	g.gate = govern.New(opts)
 	if apiKeys(cfg) && g.store != nil {
@@ -114,6 +116,14 @@ func newCounter(cfg *config.Config) (counter.Counter, error) {
 		prefix = "tidegate:"
 	}
 	return counter.NewRedis(redis.NewClient(opts), prefix, time.Now), nil
+}
+
+// counterBackend names the counter in counter_errors_total.
+func counterBackend(cfg *config.Config) string {
+	if cfg.Redis != "" {
+		return "redis"
+	}
+	return "memory"
 }
 
 // invalidate forgets the gates' cached keys after an admin change.

@@ -44,7 +44,7 @@ func LintFindings(cfg *config.Config) []Finding {
 		// The APIs' guard middlewares need the guardrail profiles.
 		return append(out, FindingsOf(err)...)
 	}
-	inbound, err := buildAPIs(context.Background(), cfg, guards, nil, nil, nil, nil, logger)
+	inbound, err := buildAPIs(context.Background(), cfg, guards, nil, nil, nil, nil, logger, nil)
 	if err != nil {
 		out = append(out, FindingsOf(err)...)
 	}

@@ -73,6 +73,8 @@ type Config struct {
 	// ToolLoops attach MCP servers' and APIs' tools to public models; the
 	// gateway runs the model's calls to them.
 	ToolLoops map[string]ToolLoop `yaml:"tool_loops"`
+	// Telemetry: Prometheus metrics, logs and OpenTelemetry traces.
+	Telemetry Telemetry `yaml:"telemetry"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -277,6 +279,7 @@ func parse(data []byte, getenv func(string) string, dir string) (*Config, error)
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 	cfg.applyDefaults()
+	cfg.Telemetry.applyDefaults(getenv)
 	cfg.applyAPIDefaults(dir)
 	cfg.resolveCloudFiles(dir)
 	if err := cfg.Validate(); err != nil {
@@ -456,6 +459,15 @@ func (c *Config) Validate() error {
 	c.validateGuardrails(add)
 	c.validateCache(add)
 	c.validateToolLoops(add)
+	c.Telemetry.validate(add)
+	if c.Telemetry.Metrics.Enabled {
+		for _, name := range sortedKeys(c.APIs) {
+			a, p := c.APIs[name], c.Telemetry.Metrics.Path
+			if p == a.BasePath || strings.HasPrefix(p, a.BasePath+"/") || (a.MCP.On() && p == a.MCP.Path) {
+				add("telemetry.metrics.path", "%q is served by apis.%s", p, name)
+			}
+		}
+	}
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}
@@ -539,6 +551,16 @@ func (c *Config) Marshal() []byte {
 			m.Headers = h
 		}
 		redacted.MCPServers[k] = m
+	}
+	if redacted.Telemetry.Metrics.BearerToken != "" {
+		redacted.Telemetry.Metrics.BearerToken = "REDACTED"
+	}
+	if len(c.Telemetry.Tracing.Headers) > 0 {
+		h := make(map[string]string, len(c.Telemetry.Tracing.Headers))
+		for name := range c.Telemetry.Tracing.Headers {
+			h[name] = "REDACTED"
+		}
+		redacted.Telemetry.Tracing.Headers = h
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

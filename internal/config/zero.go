@@ -39,6 +39,7 @@ func FromEnv(getenv func(string) string, ollamaUp bool) *Config {
 		cfg.Models["ollama/*"] = Model{Provider: "ollama"}
 	}
 	cfg.applyDefaults()
+	cfg.Telemetry.applyDefaults(getenv)
 	return cfg
 }
 

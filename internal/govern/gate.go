@@ -13,6 +13,7 @@ import (
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/counter"
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/store"
 	"github.com/tidegate/tidegate/internal/tokens"
@@ -38,6 +39,10 @@ type Options struct {
 	ReservationTTL time.Duration
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Metrics counts key checks, refusals and counter failures; nil: off.
+	Metrics *metrics.Metrics
+	// CounterBackend names Counter in counter_errors_total (redis, memory).
+	CounterBackend string
 }
 
 // Gate admits requests. It is safe for concurrent use.
@@ -70,31 +75,36 @@ func (g *Gate) Invalidate() { g.ids.invalidate() }
 // revoked or expired key is a 401 (recorded as refused); without it, the
 // caller is anonymous (nil Identity) unless it presents a valid key.
 func (g *Gate) Identify(ctx context.Context, h http.Header) (*Identity, error) {
+	m := g.opt.Metrics
+	if !g.opt.RequireKey {
+		m.Auth(metrics.AuthAnonymous)
+		return nil, nil // auth: none ignores credentials (they are never forwarded either)
+	}
 	cred := credential(h)
 	if cred == "" {
-		if !g.opt.RequireKey {
-			return nil, nil
-		}
+		m.Auth(metrics.AuthMissing)
 		return nil, authError("missing API key: send your tidegate key as Authorization: Bearer, x-api-key or api-key")
-	}
-	if !g.opt.RequireKey {
-		return nil, nil // auth: none ignores credentials (they are never forwarded either)
 	}
 	id, err := g.ids.lookup(ctx, cred)
 	switch {
 	case errors.Is(err, errUnknownKey):
+		m.Auth(metrics.AuthInvalid)
 		return nil, authError("invalid API key")
 	case err != nil:
+		m.Auth(metrics.AuthError)
 		g.opt.Logger.Error("key lookup failed", "error", err)
 		return nil, &llm.Error{Kind: llm.KindOverloaded, Message: "cannot check the API key right now", Err: err}
 	}
 	now := g.opt.Now()
 	switch {
 	case id.Key.RevokedAt != nil:
+		m.Auth(metrics.AuthRevoked)
 		return nil, authError("this API key has been revoked")
 	case id.Key.ExpiresAt != nil && !now.Before(*id.Key.ExpiresAt):
+		m.Auth(metrics.AuthExpired)
 		return nil, authError("this API key has expired")
 	}
+	m.Auth(metrics.AuthOK)
 	return id, nil
 }
 
@@ -138,13 +148,18 @@ func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route 
 		t.prompt = &prompt
 	}
 	dec, err := g.opt.Counter.Reserve(ctx, res)
+	if err != nil {
+		g.opt.Metrics.CounterError(g.opt.CounterBackend)
+	}
 	if err != nil && g.opt.FailOpen && g.opt.Local != nil {
+		g.opt.Metrics.FailOpen()
 		g.opt.Logger.Warn("counter backend unavailable: limits enforced per replica", "error", err)
 		t.counter = g.opt.Local
 		dec, err = g.opt.Local.Reserve(ctx, res)
 	}
 	if err != nil {
 		if g.opt.FailOpen {
+			g.opt.Metrics.FailOpen()
 			g.opt.Logger.Warn("limits not enforced: counter backend unavailable", "error", err)
 			t.reserved = nil
 			return t, nil
@@ -156,10 +171,12 @@ func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route 
 	if !dec.Allowed {
 		t.reserved = nil
 		if dec.Budget {
+			g.opt.Metrics.QuotaExceeded(id.KeyName())
 			t.refuse(http.StatusTooManyRequests, "budget exceeded")
 			return nil, &llm.Error{Kind: llm.KindBudget, Code: "budget_exceeded",
 				Message: fmt.Sprintf("the budget of %s is spent; no more requests until it is raised or the period renews", scopeName(dec.Denied))}
 		}
+		g.opt.Metrics.RateLimited(id.KeyName())
 		t.refuse(http.StatusTooManyRequests, "rate limited")
 		return nil, &llm.Error{Kind: llm.KindRateLimit, Code: "rate_limit_exceeded", RetryAfter: dec.RetryAfter,
 			Message: fmt.Sprintf("rate limit reached for %s; retry after %s", scopeName(dec.Denied), dec.RetryAfter.Round(time.Millisecond))}

@@ -156,3 +156,19 @@ func (c *identities) invalidate() {
 	clear(c.byKey)
 	c.mu.Unlock()
 }
+
+// KeyName is the key's name; "" for anonymous callers.
+func (id *Identity) KeyName() string {
+	if id == nil || id.Key == nil {
+		return ""
+	}
+	return id.Key.Name
+}
+
+// KeyID is the key's id (never its secret); "" for anonymous callers.
+func (id *Identity) KeyID() string {
+	if id == nil || id.Key == nil {
+		return ""
+	}
+	return id.Key.ID
+}

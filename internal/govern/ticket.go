@@ -49,8 +49,9 @@ type Outcome struct {
 }
 
 // Finish settles the reservation with the real usage and records the
-// request. It runs once; later calls do nothing.
-func (t *Ticket) Finish(o Outcome) {
+// request, and returns the usage's cost in USD. It runs once; later calls
+// do nothing and return 0.
+func (t *Ticket) Finish(o Outcome) (cost float64) {
 	t.once.Do(func() {
 		u := o.Usage
 		if !o.UsageKnown && o.Sent {
@@ -58,7 +59,6 @@ func (t *Ticket) Finish(o Outcome) {
 			// upstream never reported on pays for its prompt.
 			u = llm.Usage{InputTokens: int(t.promptTokens())}
 		}
-		var cost float64
 		if o.Upstream != "" && t.g.opt.Catalog != nil {
 			cost = Cost(u, t.g.opt.Catalog.Lookup(o.Upstream).Price)
 		}
@@ -71,6 +71,7 @@ func (t *Ticket) Finish(o Outcome) {
 			err := t.counter.Settle(ctx, t.reserved, counter.Usage{Tokens: int64(u.InputTokens + u.OutputTokens), Cost: microUSD(cost * 1e6)})
 			cancel()
 			if err != nil {
+				t.g.opt.Metrics.CounterError(t.g.opt.CounterBackend)
 				t.g.opt.Logger.Warn("settle failed; the reservation expires on its own", "error", err)
 			}
 		}
@@ -86,6 +87,7 @@ func (t *Ticket) Finish(o Outcome) {
 		}
 		t.g.opt.Usage.Add(rec)
 	})
+	return cost
 }
 
 // refuse records a request the gateway answered itself.

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/openapi"
@@ -61,6 +63,9 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 	req, err := t.Request(ctx, s.opt.Upstream, args, fwd)
 	if err != nil {
 		return refuse(fmt.Sprintf("cannot build the request for %s: %v", t.Name, err))
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() { // tracing on: the gateway's span is the parent
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	}
 	if t.Operation != nil && s.opt.Guards.Has(t.Operation.ID) && req.Body != nil {
 		// The operation's body guards see the body the tool call became,

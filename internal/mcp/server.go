@@ -18,6 +18,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/tidegate/tidegate/internal/apigw"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/openapi"
 )
 
@@ -57,6 +58,8 @@ type Options struct {
 	// the tools of an auth: keys API (tools/call still needs one). By
 	// default every request needs a valid key: 401 otherwise.
 	AnonymousDiscovery bool
+	// Metrics counts tools/call by tool and status; nil: off.
+	Metrics *metrics.Metrics
 }
 
 // Defaults.
@@ -181,6 +184,12 @@ func (s *Server) handle(t *openapi.Tool) sdk.ToolHandler {
 			h = req.Extra.Header
 		}
 		reqID, _ := ctx.Value(requestIDKey{}).(string)
-		return s.call(ctx, t, req.Params.Arguments, h, reqID), nil
+		res := s.call(ctx, t, req.Params.Arguments, h, reqID)
+		status := "ok"
+		if res.IsError {
+			status = "error"
+		}
+		s.opt.Metrics.MCPCall(s.opt.Name, t.Name, status)
+		return res, nil
 	}
 }

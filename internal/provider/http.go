@@ -16,6 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -91,6 +94,10 @@ func (b *base) post(ctx context.Context, path string, body []byte, header http.H
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range b.headers {
 		req.Header.Set(k, v)
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		// The attempt's client span (tracing on): W3C traceparent upstream.
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	}
 	if b.sign != nil {
 		if err := b.sign(req, body); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/metrics"
 )
 
 // State is a circuit breaker's state.
@@ -266,6 +267,7 @@ type targetState struct {
 	breaker         breaker
 	latency         latency
 	health          *providerHealth // nil without active health checks
+	obs             *metrics.Target // nil without metrics
 }
 
 // allow combines the provider's health and the breaker.
@@ -306,6 +308,7 @@ type states struct {
 	breakers map[stateKey]config.Breaker // explicit per-identity settings
 	defaults config.Breaker
 	health   map[string]*providerHealth
+	metrics  *metrics.Metrics
 }
 
 const maxStates = 4096
@@ -327,6 +330,11 @@ func (s *states) get(provider, model string, cfg *config.Breaker) *targetState {
 	st := &targetState{provider: provider, model: model, breaker: breaker{cfg: b}, health: s.health[provider]}
 	if len(s.m) < s.max {
 		s.m[key] = st
+		st.obs = s.metrics.Target(provider+"/"+model, provider, model)
+	} else {
+		// Not remembered: its metrics share one series per provider, so
+		// callers' model names cannot grow the scrape without bound.
+		st.obs = s.metrics.Target(provider+"/other", provider, "other")
 	}
 	return st
 }

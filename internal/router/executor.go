@@ -9,7 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/tracing"
 )
 
 // errDeadline is the cause of a route's overall timeout, told apart from
@@ -52,6 +57,7 @@ func (r *Router) Chat(ctx context.Context, route *Route, req *llm.Request, in *I
 	res := &Result{}
 	res.call = chatCall{res: res, orig: req}
 	t, attempts, err := r.run(ctx, route, in, &res.call)
+	in.Attempts = attempts
 	if st := res.stashed.stream; st != nil && st != res.stream {
 		st.Close() // a refusal kept in reserve, not needed after all
 	}
@@ -62,7 +68,7 @@ func (r *Router) Chat(ctx context.Context, route *Route, req *llm.Request, in *I
 		return nil, err
 	}
 	res.Target, res.Attempts = t, attempts
-	res.track = tracked{s: res.stream, r: r, t: t, route: route, ctx: ctx, cancel: cancel}
+	res.track = tracked{s: res.stream, r: r, t: t, route: route, ctx: ctx, cancel: cancel, began: res.call.start, span: res.call.span}
 	if !req.Stream {
 		res.track.ended.Store(true) // recorded already
 	}
@@ -90,6 +96,7 @@ func (r *Router) Embed(ctx context.Context, route *Route, req *llm.EmbedRequest,
 	}
 	c := embedCall{orig: req}
 	t, attempts, err := r.run(ctx, route, in, &c)
+	in.Attempts = attempts
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +114,12 @@ type call interface {
 	// stash keeps the refused answer as a last resort; unstash restores it.
 	stash(t *Target)
 	unstash() (*Target, bool)
+	// operation is the gen_ai.operation.name of the attempts' spans.
+	operation() string
+	// began is told the successful attempt's start and span (nil: tracing
+	// off); keep reports that the stream that follows ends them, else the
+	// span ends now.
+	began(start time.Time, span trace.Span) (keep bool)
 }
 
 // outcome is what a failed attempt means for the executor.
@@ -131,6 +144,7 @@ func (r *Router) run(ctx context.Context, route *Route, in *Input, c call) (*Tar
 		attempts, skipped int
 		lastErr           error
 		retryAt           time.Time
+		failedOn          *Target // the target that failed last, for fallbacks_total
 	)
 	for _, idx := range order {
 		t := &route.Targets[idx]
@@ -148,7 +162,11 @@ func (r *Router) run(ctx context.Context, route *Route, in *Input, c call) (*Tar
 				break
 			}
 			attempts++
-			refused, err := c.try(ctx, t)
+			if failedOn != nil && failedOn != t {
+				r.metrics.Fallback(route.Name, failedOn.ID(), t.ID())
+			}
+			failedOn = nil
+			refused, err := r.attempt(ctx, c, t, in)
 			if err == nil {
 				r.succeeded(t, now, c.streaming())
 				if refused && route.FallbackOnRefusal {
@@ -159,6 +177,7 @@ func (r *Router) run(ctx context.Context, route *Route, in *Input, c call) (*Tar
 				return t, attempts, nil
 			}
 			lastErr = err
+			failedOn = t
 			out := classify(ctx, err, t, route)
 			if out.counts() {
 				t.state.breaker.failure(r.clock.Now(), err.Error()) // the cooldown starts now, not when the attempt did
@@ -181,7 +200,15 @@ func (r *Router) run(ctx context.Context, route *Route, in *Input, c call) (*Tar
 			if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
 				break
 			}
-			if err := r.clock.Sleep(ctx, wait); err != nil {
+			var slept time.Time
+			if r.metrics != nil {
+				slept = time.Now()
+			}
+			serr := r.clock.Sleep(ctx, wait)
+			if r.metrics != nil {
+				in.Waited += time.Since(slept)
+			}
+			if serr != nil {
 				return nil, attempts, r.final(ctx, route, attempts, lastErr)
 			}
 		}
@@ -304,6 +331,9 @@ func (r *Router) allUnavailable(route *Route, retryAt time.Time) *llm.Error {
 type chatCall struct {
 	res  *Result
 	orig *llm.Request
+	// The successful attempt's start and span (streams end them).
+	start time.Time
+	span  trace.Span
 }
 
 func (c *chatCall) try(ctx context.Context, t *Target) (bool, error) {
@@ -328,6 +358,21 @@ func (c *chatCall) try(ctx context.Context, t *Target) (bool, error) {
 }
 
 func (c *chatCall) streaming() bool { return c.orig.Stream }
+
+func (c *chatCall) operation() string { return tracing.Operation(c.orig.Op) }
+
+// began: a stream's span ends with the stream; a whole answer's now, with
+// its usage.
+func (c *chatCall) began(start time.Time, span trace.Span) bool {
+	c.start, c.span = start, span
+	if c.orig.Stream {
+		return true
+	}
+	if resp := c.res.First.Response; resp != nil && span != nil {
+		setUsage(span, resp.Model, resp.Usage)
+	}
+	return false
+}
 
 func (c *chatCall) stash(t *Target) {
 	st := &c.res.stashed
@@ -361,7 +406,14 @@ func (c *embedCall) try(ctx context.Context, t *Target) (bool, error) {
 	return false, err
 }
 
-func (c *embedCall) streaming() bool          { return false }
+func (c *embedCall) streaming() bool   { return false }
+func (c *embedCall) operation() string { return "embeddings" }
+func (c *embedCall) began(_ time.Time, span trace.Span) bool {
+	if c.resp != nil && span != nil {
+		setUsage(span, c.resp.Model, llm.Usage{InputTokens: c.resp.InputTokens})
+	}
+	return false
+}
 func (c *embedCall) stash(*Target)            {}
 func (c *embedCall) unstash() (*Target, bool) { return nil, false }
 
@@ -376,10 +428,17 @@ type tracked struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	ended  atomic.Bool // outcome recorded
+	began  time.Time   // the attempt's start (metrics on)
+	span   trace.Span  // the attempt's span (tracing on), ended with the stream
+	usage  llm.Usage   // seen so far, for the span
+	model  string      // the response's model, for the span
 }
 
 func (s *tracked) Next() (llm.Event, error) {
 	ev, err := s.s.Next()
+	if err == nil && s.span != nil {
+		s.observe(ev)
+	}
 	if err != nil && !s.ended.Swap(true) {
 		now := s.r.clock.Now()
 		switch {
@@ -388,8 +447,42 @@ func (s *tracked) Next() (llm.Event, error) {
 		case classify(s.ctx, err, s.t, s.route).counts():
 			s.t.state.breaker.failure(now, err.Error())
 		}
+		s.end(err)
 	}
 	return ev, err
+}
+
+// observe keeps what the span reports at the end.
+func (s *tracked) observe(ev llm.Event) {
+	switch {
+	case ev.Response != nil:
+		s.usage.Merge(ev.Response.Usage)
+		if ev.Response.Model != "" {
+			s.model = ev.Response.Model
+		}
+	case ev.Usage != nil:
+		s.usage.Merge(*ev.Usage)
+	}
+}
+
+// end records a stream's end in its metrics and span; err is io.EOF or
+// nil when it ended well.
+func (s *tracked) end(err error) {
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	if s.r.metrics != nil {
+		d := time.Since(s.began)
+		if err == nil {
+			s.t.state.obs.Succeeded(d)
+		} else {
+			s.t.state.obs.Failed(d, 0, errorType(s.ctx, llm.AsError(err)))
+		}
+	}
+	if s.span != nil {
+		setUsage(s.span, s.model, s.usage)
+		endAttempt(s.span, err)
+	}
 }
 
 func (s *tracked) Close() error {
@@ -398,9 +491,91 @@ func (s *tracked) Close() error {
 		// The caller stopped reading before the end; the upstream was
 		// serving fine.
 		s.t.state.breaker.success(s.r.clock.Now())
+		s.end(nil)
 	}
 	if s.cancel != nil {
 		s.cancel()
 	}
 	return err
+}
+
+// attempt is c.try on t, timed for the metrics (in.Waited too) and
+// traced as a client span, both only when they are on.
+func (r *Router) attempt(ctx context.Context, c call, t *Target, in *Input) (refused bool, err error) {
+	var began time.Time
+	if r.metrics != nil {
+		began = time.Now() // real time: a test's fake clock does not move during a call
+	}
+	actx, span := ctx, trace.Span(nil)
+	if r.tracer != nil {
+		actx, span = r.startAttempt(ctx, c, t)
+	}
+	refused, err = c.try(actx, t)
+	if r.metrics != nil {
+		d := time.Since(began)
+		in.Waited += d
+		switch {
+		case err != nil:
+			e := llm.AsError(err)
+			t.state.obs.Failed(d, e.UpstreamStatus, errorType(ctx, e))
+		case c.streaming():
+			t.state.obs.FirstByte(d) // the rest is recorded when the stream ends
+		default:
+			t.state.obs.FirstByte(d)
+			t.state.obs.Succeeded(d)
+		}
+	}
+	switch {
+	case err != nil && span != nil:
+		endAttempt(span, err)
+	case err == nil && !c.began(began, span) && span != nil:
+		endAttempt(span, nil)
+	}
+	return refused, err
+}
+
+// errorType is upstream_errors_total's error_type: the error's kind, or
+// "cancelled" when the caller left or the route's deadline passed.
+func errorType(ctx context.Context, e *llm.Error) string {
+	if ctx.Err() != nil || e.Status == 499 {
+		return "cancelled"
+	}
+	return e.Kind.String()
+}
+
+// startAttempt starts the client span of one upstream attempt.
+func (r *Router) startAttempt(ctx context.Context, c call, t *Target) (context.Context, trace.Span) {
+	op := c.operation()
+	return r.tracer.Start(ctx, op+" "+t.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		tracing.OperationName.String(op),
+		tracing.ProviderName.String(tracing.System(t.Provider.Dialect())),
+		tracing.RequestModel.String(t.Model),
+		tracing.GatewayProvider.String(t.Provider.Name()),
+	))
+}
+
+// setUsage puts an answer's model and token counts on its span.
+func setUsage(span trace.Span, model string, u llm.Usage) {
+	attrs := make([]attribute.KeyValue, 0, 3)
+	if model != "" {
+		attrs = append(attrs, tracing.ResponseModel.String(model))
+	}
+	if u.InputTokens > 0 || u.OutputTokens > 0 {
+		attrs = append(attrs, tracing.UsageInputTokens.Int(u.InputTokens), tracing.UsageOutputTokens.Int(u.OutputTokens))
+	}
+	span.SetAttributes(attrs...)
+}
+
+// endAttempt ends an attempt's span, with its error if it failed.
+func endAttempt(span trace.Span, err error) {
+	if err != nil {
+		e := llm.AsError(err)
+		attrs := []attribute.KeyValue{tracing.ErrorType.String(e.Kind.String())}
+		if e.UpstreamStatus != 0 {
+			attrs = append(attrs, tracing.HTTPStatus.Int(e.UpstreamStatus))
+		}
+		span.SetAttributes(attrs...)
+		span.SetStatus(codes.Error, e.Message)
+	}
+	span.End()
 }

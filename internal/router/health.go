@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/metrics"
 )
 
 // Prober is the optional provider capability behind active health checks:
@@ -206,6 +207,19 @@ func (r *Router) unavailable(now time.Time) []string {
 		if !up {
 			out = append(out, name)
 		}
+	}
+	return out
+}
+
+// Circuits is every known target's breaker state for the circuit_state
+// metric (read at scrape time).
+func (r *Router) Circuits() []metrics.Circuit {
+	now := r.clock.Now()
+	all := r.states.all()
+	out := make([]metrics.Circuit, 0, len(all))
+	for _, st := range all {
+		state, _, _, _, _ := st.breaker.snapshot(now)
+		out = append(out, metrics.Circuit{Target: st.provider + "/" + st.model, State: int(state)})
 	}
 	return out
 }

@@ -25,6 +25,12 @@ type Input struct {
 	// Key, User and Team describe the authenticated caller (id, name,
 	// metadata…) for policies; nil without client authentication.
 	Key, User, Team map[string]any
+
+	// Set by Chat and Embed, whether they succeed or not, for logs and
+	// metrics: the upstream calls made, and the time spent in them and in
+	// retry waits (measured only when metrics are on).
+	Attempts int
+	Waited   time.Duration
 }
 
 // EstimateTokens guesses a prompt's token count from its JSON size (about

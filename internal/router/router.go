@@ -15,9 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/metrics"
 )
 
 // Target is one upstream model on one provider, with how to retry it.
@@ -40,6 +43,18 @@ type Target struct {
 // ID is the target's identity: provider name / upstream model. Breakers
 // and latency are kept per identity.
 func (t *Target) ID() string { return t.Provider.Name() + "/" + t.Model }
+
+// Price is the upstream model's price from the catalogue (nil: unknown or
+// free), looked up when the target was built.
+func (t *Target) Price() *llm.Price { return t.price }
+
+// Metrics is the target's metric handles; nil without metrics.
+func (t *Target) Metrics() *metrics.Target {
+	if t.state == nil {
+		return nil
+	}
+	return t.state.obs
+}
 
 // Retry is a target's retry policy.
 type Retry struct {
@@ -100,6 +115,11 @@ type Options struct {
 	Clock  Clock          // nil: real time
 	Rand   func() float64 // in [0,1): jitter and exploration; nil: math/rand/v2
 	Logger *slog.Logger
+	// Metrics records upstream attempts, fallbacks and circuit states;
+	// nil: off.
+	Metrics *metrics.Metrics
+	// Tracer, when set, starts a client span per upstream attempt.
+	Tracer trace.Tracer
 }
 
 // Router resolves public model names and runs requests. Its routes are
@@ -117,6 +137,8 @@ type Router struct {
 	clock     Clock
 	rand      func() float64
 	logger    *slog.Logger
+	metrics   *metrics.Metrics
+	tracer    trace.Tracer
 	// explore is the chance that least-latency tries a random target first.
 	explore float64
 }
@@ -138,6 +160,8 @@ func New(opt Options) (*Router, error) {
 		clock:   opt.Clock,
 		rand:    opt.Rand,
 		logger:  opt.Logger,
+		metrics: opt.Metrics,
+		tracer:  opt.Tracer,
 		explore: 0.05,
 	}
 	if r.clock == nil {
@@ -163,6 +187,7 @@ func New(opt Options) (*Router, error) {
 		breakers: map[stateKey]config.Breaker{},
 		defaults: *cfg.Effective(config.Target{}).Breaker,
 		health:   r.health,
+		metrics:  opt.Metrics,
 	}
 	r.registerBreakers(cfg)
 

@@ -51,7 +51,7 @@ func (s *Server) serveHit(w http.ResponseWriter, r *http.Request, c *caller, req
 	h.Set("x-tidegate-model", e.Model)
 	h.Set("x-tidegate-attempts", "0")
 	if stream {
-		s.stream(w, r, c, req, res.First, res.Stream, e.Provider)
+		s.stream(w, r, c, req, res.First, res.Stream, e.Provider, nil)
 		return
 	}
 	s.respond(w, c, res.First)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/router"
 )
 
@@ -22,6 +23,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request, c *caller, in 
 		return nil, false
 	}
 	in.Key, in.User, in.Team = id.Vars()
+	exchangeOf(w).identified(id)
 	return id, true
 }
 
@@ -83,9 +85,15 @@ func addUsage(u *llm.Usage, o llm.Usage) {
 	u.ReasoningTokens += o.ReasoningTokens
 }
 
-// finish ends a ticket with what the stream reported.
-func finish(t *govern.Ticket, res *router.Result, m *meter, status int, err error) {
-	if t == nil {
+// settle ends a request with what the stream reported: the ticket
+// (counters, usage log) when governance is on, then the token and cost
+// metrics and the exchange (access log, span) when observation is.
+func (s *Server) settle(x *exchange, t *govern.Ticket, res *router.Result, m *meter, status int, err error) {
+	var obs *metrics.Target
+	if res != nil {
+		obs = res.Target.Metrics()
+	}
+	if t == nil && x == nil && obs == nil {
 		return
 	}
 	o := govern.Outcome{Sent: true, Status: status, Err: err}
@@ -97,5 +105,26 @@ func finish(t *govern.Ticket, res *router.Result, m *meter, status int, err erro
 	} else {
 		o.UsageKnown = true // the upstream refused: nothing was generated
 	}
-	t.Finish(o)
+	var cost float64
+	if t != nil {
+		cost = t.Finish(o)
+	} else if res != nil && o.UsageKnown {
+		cost = govern.Cost(o.Usage, res.Target.Price())
+	}
+	if res == nil {
+		return
+	}
+	u := o.Usage
+	if x != nil {
+		x.usage, x.usageKnown, x.cost = u, o.UsageKnown, cost
+	}
+	obs.Usage(u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, cost, x.consumer())
+}
+
+// consumer is the key name for cost_dollars_total.
+func (x *exchange) consumer() string {
+	if x == nil {
+		return ""
+	}
+	return x.keyName
 }

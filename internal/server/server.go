@@ -19,6 +19,7 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidegate/tidegate/internal/cache"
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
@@ -26,9 +27,11 @@ import (
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/guard"
 	"github.com/tidegate/tidegate/internal/llm"
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/tokens"
 	"github.com/tidegate/tidegate/internal/toolloop"
+	"github.com/tidegate/tidegate/internal/tracing"
 )
 
 // Options configure a Server.
@@ -57,6 +60,15 @@ type Options struct {
 	// ToolLoops are the public models with attached tools (tool_loops:),
 	// answered by running the model's calls to them.
 	ToolLoops map[string]*toolloop.Loop
+
+	// Metrics records HTTP, streaming, token and cost metrics; nil: off.
+	Metrics *metrics.Metrics
+	// AccessLog, when set, gets one line per request.
+	AccessLog *slog.Logger
+	// Tracer, when set, starts a server span per request (continuing the
+	// caller's traceparent), except for the health checks and MetricsPath.
+	Tracer      trace.Tracer
+	MetricsPath string
 }
 
 // Server holds the HTTP handlers.
@@ -64,6 +76,7 @@ type Server struct {
 	opt     Options
 	started time.Time
 	mux     *http.ServeMux
+	observer
 }
 
 // New builds the handler tree.
@@ -78,28 +91,37 @@ func New(opt Options) *Server {
 		opt.Tokens = tokens.New()
 	}
 	s := &Server{opt: opt, started: opt.Now(), mux: http.NewServeMux()}
-	s.mux.HandleFunc("POST /v1/chat/completions", s.generate(openAIChat, llm.OpChat))
-	s.mux.HandleFunc("POST /v1/completions", s.generate(openAICompletion, llm.OpCompletion))
-	s.mux.HandleFunc("POST /v1/messages", s.generate(anthropicMessages, llm.OpChat))
-	s.mux.HandleFunc("POST /v1/messages/count_tokens", s.countTokens)
-	s.mux.HandleFunc("POST /v1/embeddings", s.embeddings)
-	s.mux.HandleFunc("GET /v1/models", s.models)
-	s.mux.HandleFunc("GET /v1/models/{id...}", s.model)
-	s.mux.HandleFunc("GET /health", s.health)
-	s.mux.HandleFunc("GET /health/ready", s.ready)
+	s.observing = opt.Metrics != nil || opt.AccessLog != nil || opt.Tracer != nil
+	s.exchanges.New = func() any { return new(exchange) }
+	s.unmatched = s.newRoute("unmatched")
+	s.handle("POST /v1/chat/completions", s.generate(openAIChat, llm.OpChat))
+	s.handle("POST /v1/completions", s.generate(openAICompletion, llm.OpCompletion))
+	s.handle("POST /v1/messages", s.generate(anthropicMessages, llm.OpChat))
+	s.handle("POST /v1/messages/count_tokens", http.HandlerFunc(s.countTokens))
+	s.handle("POST /v1/embeddings", http.HandlerFunc(s.embeddings))
+	s.handle("GET /v1/models", http.HandlerFunc(s.models))
+	s.handle("GET /v1/models/{id...}", http.HandlerFunc(s.model))
+	s.handle("GET /health", http.HandlerFunc(s.health))
+	s.handle("GET /health/ready", http.HandlerFunc(s.ready))
 	if opt.Admin != nil {
-		s.mux.Handle("/admin/", opt.Admin)
+		s.handle("/admin/", opt.Admin)
 	}
 	for pattern, h := range opt.Mounts {
-		s.mux.Handle(pattern, h)
+		s.handle(pattern, h)
 	}
-	s.mux.HandleFunc("/", s.notFound)
+	s.handle("/", http.HandlerFunc(s.notFound))
 	return s
 }
 
-// ServeHTTP stamps a request id and dispatches.
+// ServeHTTP stamps a request id and dispatches, observing the request when
+// metrics, the access log or tracing is on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-request-id", newID())
+	id := newID()
+	w.Header().Set("x-request-id", id)
+	if s.observing {
+		s.serveObserved(w, r, id)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -111,7 +133,9 @@ func (s *Server) generate(c *caller, op llm.Operation) http.HandlerFunc {
 // generateAs is generate with the body's model replaced by model when it
 // is not "" (spec-first LLM routes, see LLMHandler).
 func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.HandlerFunc {
+	opName := tracing.Operation(op)
 	return func(w http.ResponseWriter, r *http.Request) {
+		x := exchangeOf(w)
 		body, ok := s.readBody(w, r, c)
 		if !ok {
 			return
@@ -131,6 +155,7 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		}
 		in := &router.Input{Model: env.model, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
 			Stream: env.stream, EstimatedTokens: router.EstimateTokens(body), MaxTokens: env.maxTokens}
+		x.asked(opName, env.model)
 		id, ok := s.identify(w, r, c, in)
 		if !ok {
 			return
@@ -158,7 +183,9 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 			s.toolLoop(w, r, c, loop, g, route, req, in, id, ticket, env.includeUsage)
 			return
 		}
-		if e, hit := cached.Lookup(r.Context()); hit {
+		e, hit := cached.Lookup(r.Context())
+		x.cached(cached.Header())
+		if hit {
 			s.serveHit(w, r, c, req, env.stream, g, e, ticket)
 			return
 		}
@@ -167,15 +194,17 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		}
 		res, err := s.opt.Router.Chat(r.Context(), route, req, in)
 		if err != nil {
-			finish(ticket, nil, nil, llm.AsError(err).HTTPStatus(), err)
+			x.ran(in, nil)
+			s.settle(x, ticket, nil, nil, llm.AsError(err).HTTPStatus(), err)
 			s.writeError(w, c, err)
 			return
 		}
+		x.ran(in, res.Target)
 		m := &meter{Stream: res.Stream}
 		m.observe(res.First)
 		res.Stream = m
 		status, failure := http.StatusOK, error(nil)
-		defer func() { finish(ticket, res, m, status, failure) }()
+		defer func() { s.settle(x, ticket, res, m, status, failure) }()
 		defer res.Stream.Close()
 		if err := s.checkSchema(r, g, c, route, req, in, res, m); err != nil {
 			status, failure = llm.AsError(err).HTTPStatus(), err
@@ -198,7 +227,7 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		h.Set("x-tidegate-model", res.Target.Model)
 		h.Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
 		if env.stream {
-			if s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name()) && rec != nil && rec.done {
+			if s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name(), res.Target.Metrics()) && rec != nil && rec.done {
 				s.store(r, cached, &rec.entry) // only a stream that reached the caller whole
 			}
 			return
@@ -231,7 +260,7 @@ func (s *Server) respond(w http.ResponseWriter, c *caller, ev llm.Event) {
 // stream relays events as they arrive, flushing each one. A failure after
 // the first byte becomes an error event in the caller's dialect. It
 // reports whether the stream ended cleanly and reached the caller.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string) bool {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string, obs *metrics.Target) bool {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -240,10 +269,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *
 	flusher, _ := w.(http.Flusher)
 	enc := c.newStream(req)
 	buf := make([]byte, 0, 4096)
+	var nEvents, nBytes int // for the streaming metrics
+	if obs != nil {
+		start := time.Now()
+		defer func() { obs.Stream(nEvents, nBytes, time.Since(start)) }()
+	}
 	write := func(b []byte) bool {
 		if len(b) == 0 {
 			return true
 		}
+		nEvents++
+		nBytes += len(b)
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
@@ -329,6 +365,8 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	in := &router.Input{Model: model.Str, Path: r.URL.Path, Dialect: c.dialect, Header: r.Header,
 		EstimatedTokens: router.EstimateTokens(body)}
+	x := exchangeOf(w)
+	x.asked("embeddings", model.Str)
 	id, ok := s.identify(w, r, c, in)
 	if !ok {
 		return
@@ -355,12 +393,14 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.opt.Router.Embed(r.Context(), route, req, in)
 	if err != nil {
-		finish(ticket, nil, nil, llm.AsError(err).HTTPStatus(), err)
+		x.ran(in, nil)
+		s.settle(x, ticket, nil, nil, llm.AsError(err).HTTPStatus(), err)
 		s.writeError(w, c, err)
 		return
 	}
 	resp, target := res.Response, res.Target
-	finish(ticket, &router.Result{Target: target}, &meter{usage: llm.Usage{InputTokens: resp.InputTokens}, known: true}, http.StatusOK, nil)
+	x.ran(in, target)
+	s.settle(x, ticket, &router.Result{Target: target}, &meter{usage: llm.Usage{InputTokens: resp.InputTokens}, known: true}, http.StatusOK, nil)
 	w.Header().Set("x-tidegate-provider", target.Provider.Name())
 	w.Header().Set("x-tidegate-model", target.Model)
 	w.Header().Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))

@@ -16,8 +16,9 @@ import (
 // tool calls through the gate; the caller gets the final answer, as one
 // response or, when it asked for a stream, as a stream replaying it.
 func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loop *toolloop.Loop, g guarded, route *router.Route, req *llm.Request, in *router.Input, id *govern.Identity, ticket *govern.Ticket, includeUsage bool) {
+	x := exchangeOf(w)
 	if err := req.Decode(); err != nil {
-		finish(ticket, nil, nil, http.StatusBadRequest, err)
+		s.settle(x, ticket, nil, nil, http.StatusBadRequest, err)
 		s.writeError(w, c, err)
 		return
 	}
@@ -53,7 +54,7 @@ func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loo
 	}
 	resp, err := loop.Run(r.Context(), req, r.Header, chat, admit)
 	if err != nil {
-		finish(ticket, last, nil, llm.AsError(err).HTTPStatus(), err)
+		s.settle(x, ticket, last, nil, llm.AsError(err).HTTPStatus(), err)
 		s.writeError(w, c, err)
 		return
 	}
@@ -61,7 +62,11 @@ func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loo
 	m := &meter{}
 	m.observe(llm.Event{Type: llm.EventResponse, Response: resp})
 	status, failure := http.StatusOK, error(nil)
-	defer func() { finish(ticket, last, m, status, failure) }()
+	x.ran(in, last.Target)
+	if x != nil {
+		x.attempts = attempts // every round's
+	}
+	defer func() { s.settle(x, ticket, last, m, status, failure) }()
 	// The final answer passes the response guardrails like any other.
 	final := &router.Result{Target: last.Target, Attempts: attempts, First: llm.Event{Type: llm.EventResponse, Response: resp}}
 	if stream {
@@ -79,7 +84,7 @@ func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loo
 	h.Set("x-tidegate-model", last.Target.Model)
 	h.Set("x-tidegate-attempts", strconv.Itoa(attempts))
 	if stream {
-		s.stream(w, r, c, req, final.First, final.Stream, last.Target.Provider.Name())
+		s.stream(w, r, c, req, final.First, final.Stream, last.Target.Provider.Name(), nil) // a replay, not an upstream stream
 		return
 	}
 	s.respond(w, c, final.First)

@@ -70,7 +70,14 @@ func Start(t testing.TB, yaml string) *Gateway {
 // test ends.
 func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
 	t.Helper()
-	return start(t, yaml, nil, opts)
+	return start(t, yaml, nil, nil, opts)
+}
+
+// StartLogged is StartWith with the gateway's logs (and access log, when
+// configured) written to logger.
+func StartLogged(t testing.TB, yaml string, logger *slog.Logger, opts ...app.Option) *Gateway {
+	t.Helper()
+	return start(t, yaml, nil, logger, opts)
 }
 
 // StartFiles is StartWith for a config that names files (OpenAPI specs):
@@ -79,10 +86,10 @@ func StartWith(t testing.TB, yaml string, opts ...app.Option) *Gateway {
 // resolve as they do for `tidegate serve --config`.
 func StartFiles(t testing.TB, yaml string, files map[string]string, opts ...app.Option) *Gateway {
 	t.Helper()
-	return start(t, yaml, files, opts)
+	return start(t, yaml, files, nil, opts)
 }
 
-func start(t testing.TB, yaml string, files map[string]string, opts []app.Option) *Gateway {
+func start(t testing.TB, yaml string, files map[string]string, logger *slog.Logger, opts []app.Option) *Gateway {
 	t.Helper()
 	if yaml == "" {
 		yaml = DefaultConfig
@@ -105,7 +112,10 @@ func start(t testing.TB, yaml string, files map[string]string, opts []app.Option
 		t.Fatalf("config: %v", err)
 	}
 	g.Config = cfg
-	a, err := app.New(context.Background(), cfg, "test", slog.New(slog.DiscardHandler), opts...)
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a, err := app.New(context.Background(), cfg, "test", logger, opts...)
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
