@@ -557,3 +557,49 @@ ON CONFLICT (scope, id, day) DO UPDATE SET cost_usd = usage_spend.cost_usd + exc
 	}
 	return nil
 }
+
+// --- stored responses ---
+
+// PutResponse inserts r; CreatedAt defaults to now.
+func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
+	if r.ID == "" || len(r.Items) == 0 {
+		return fmt.Errorf("store: put response: id and items are required")
+	}
+	t := utc(r.CreatedAt)
+	if r.CreatedAt.IsZero() {
+		t = now()
+	}
+	_, err := s.db.exec(ctx, "INSERT INTO responses (id, key_id, model, items, created_at) VALUES ($1, $2, $3, $4, $5)",
+		r.ID, r.KeyID, r.Model, string(r.Items), t)
+	if isUnique(err) {
+		return fmt.Errorf("store: response %q: %w", r.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("store: put response: %w", err)
+	}
+	r.CreatedAt = t
+	return nil
+}
+
+// GetResponse reads a stored response by id.
+func (s *sqlStore) GetResponse(ctx context.Context, id string) (*StoredResponse, error) {
+	var out *StoredResponse
+	err := s.db.query(ctx, "SELECT id, key_id, model, items, created_at FROM responses WHERE id = $1", []any{id},
+		func(scan func(...any) error) error {
+			var r StoredResponse
+			var items string
+			if err := scan(&r.ID, &r.KeyID, &r.Model, &items, &r.CreatedAt); err != nil {
+				return err
+			}
+			r.Items = []byte(items)
+			out = &r
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: get response: %w", err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("store: response %q: %w", id, ErrNotFound)
+	}
+	return out, nil
+}

@@ -188,5 +188,22 @@ type Store interface {
 	// "user", "team") since a time; used to seed budget counters.
 	Spend(ctx context.Context, scope, id string, since time.Time) (float64, error)
 
+	// PutResponse stores a Responses API conversation; a duplicate id is
+	// ErrConflict. GetResponse reads one back (ErrNotFound).
+	PutResponse(ctx context.Context, r *StoredResponse) error
+	GetResponse(ctx context.Context, id string) (*StoredResponse, error)
+
 	Close() error
+}
+
+// StoredResponse is a Responses API answer kept so that a later request
+// can continue from it with previous_response_id: the whole conversation
+// up to and including its output, as Responses input items.
+type StoredResponse struct {
+	ID    string
+	KeyID string // the virtual key that created it; only that key reads it ("" without keys)
+	Model string // public model name
+	// Items is a JSON array of input items.
+	Items     []byte
+	CreatedAt time.Time
 }
