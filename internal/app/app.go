@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		ModelIDs:     ids,
 		ModelInfo:    modelInfo(rt, cat),
 		Gate:         gov.gate,
+		Store:        gov.store,
 		Admin:        gov.admin,
 		Mounts:       mounts,
 		Guards:       guards,

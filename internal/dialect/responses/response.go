@@ -28,10 +28,11 @@ type meta struct {
 	model   string
 	tools   Tools
 	tail    []byte // the request's echoed settings, starting with ','
+	newID   func(prefix string) string
 }
 
 func newMeta(req *llm.Request, now time.Time) meta {
-	m := meta{id: NewID("resp_"), created: now.Unix(), model: req.Model}
+	m := meta{id: NewID("resp_"), created: now.Unix(), model: req.Model, newID: NewID}
 	body := req.Source.Body
 	m.tools = ToolsOf(body)
 	m.tail = echo(gjson.ParseBytes(body))
@@ -162,20 +163,20 @@ func (m *meta) newItem(p *llm.Part, index int) *item {
 			it.call = *p.ToolCall
 			it.text = append(it.text, p.ToolCall.Arguments...)
 		}
-		it.id = NewID("fc_")
+		it.id = m.newID("fc_")
 		if m.tools[it.call.Name].Custom {
-			it.id = NewID("ctc_")
+			it.id = m.newID("ctc_")
 		}
 	case llm.PartThinking:
-		it.id = NewID("rs_")
+		it.id = m.newID("rs_")
 		it.text = append(it.text, p.Text...)
 		it.sig = p.Signature
 	case llm.PartRedactedThinking:
-		it.id = NewID("rs_")
+		it.id = m.newID("rs_")
 		it.sig = p.Data
 	default:
 		it.kind = llm.PartText
-		it.id = NewID("msg_")
+		it.id = m.newID("msg_")
 		if p != nil {
 			it.text = append(it.text, p.Text...)
 		}
