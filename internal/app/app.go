@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		ModelInfo:    modelInfo(rt, cat),
 		Gate:         gov.gate,
 		Store:        gov.store,
+		Providers:    providers,
 		Admin:        gov.admin,
 		Mounts:       mounts,
 		Guards:       guards,

@@ -46,6 +46,8 @@ type Options struct {
 	Now       func() time.Time
 	// Gate is governance (keys, limits, budgets, usage log); nil: off.
 	Gate *govern.Gate
+	// Providers by name, for passthrough requests that name theirs.
+	Providers map[string]llm.Provider
 	// Store keeps Responses API conversations for previous_response_id;
 	// nil: none are kept.
 	Store store.Store
@@ -90,6 +92,9 @@ func New(opt Options) *Server {
 	s.mux.HandleFunc("POST /v1/embeddings", s.embeddings)
 	s.mux.HandleFunc("GET /v1/models", s.models)
 	s.mux.HandleFunc("GET /v1/models/{id...}", s.model)
+	for _, p := range passthroughPaths {
+		s.mux.HandleFunc(p, s.passthrough)
+	}
 	s.mux.HandleFunc("GET /health", s.health)
 	s.mux.HandleFunc("GET /health/ready", s.ready)
 	if opt.Admin != nil {
