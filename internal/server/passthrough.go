@@ -120,9 +120,13 @@ func (s *Server) passthrough(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(names) != 1 {
 			sort.Strings(names)
+			have := "none is configured"
+			if len(names) > 1 {
+				have = "there are " + strings.Join(names, ", ")
+			}
 			s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Message: fmt.Sprintf(
-				"%s %s: send a JSON body with a model, or name the provider in the %s header (OpenAI-type providers: %s)",
-				r.Method, r.URL.Path, ProviderHeader, strings.Join(names, ", "))})
+				"%s %s goes to an OpenAI-type provider (%s): send a JSON body with a model, or name the provider in the %s header",
+				r.Method, r.URL.Path, have, ProviderHeader)})
 			return
 		}
 	}
@@ -189,7 +193,11 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *caller, fwd 
 func providerNames(route *router.Route) string {
 	var names []string
 	for _, t := range route.Targets {
-		names = append(names, fmt.Sprintf("%s (%s)", t.Provider.Name(), t.Provider.Dialect()))
+		n := t.Provider.Name()
+		if d := t.Provider.Dialect(); d != "" {
+			n += " (" + string(d) + ")"
+		}
+		names = append(names, n)
 	}
 	return strings.Join(names, ", ")
 }
