@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/tidwall/gjson"
 
@@ -413,4 +414,50 @@ func TestResponsesMalformed(t *testing.T) {
 		t.Errorf("broken JSON: %d %s", status, body)
 	}
 	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 0)
+}
+
+// TestResponsesStoredPerKey: with virtual keys, a stored response is
+// continued only with the key that created it; another key gets a 404,
+// and requests without a key are refused before anything is read.
+func TestResponsesStoredPerKey(t *testing.T) {
+	const adminKey = "sk-admin-responses-test-0123456789"
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	g := testgateway.Start(t, testgateway.DefaultConfig+"auth: keys\nstore: sqlite://"+db+
+		"\nadmin_keys: [{name: t, key: \""+adminKey+"\", scope: admin}]\n")
+	newKey := func(name string) string {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, g.URL+"/admin/keys", strings.NewReader(`{"name":"`+name+`"}`))
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create key: %d %s", resp.StatusCode, b)
+		}
+		return gjson.GetBytes(b, "key").Str
+	}
+	alice, bob := newKey("alice"), newKey("bob")
+	first, err := oaiClient(g, option.WithAPIKey(alice)).Responses.New(t.Context(), responses.ResponseNewParams{
+		Model: modelGPT, Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("secret plan")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := responses.ResponseNewParams{Model: modelGPT, PreviousResponseID: openai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("and then?")}}
+	_, err = oaiClient(g, option.WithAPIKey(bob)).Responses.New(t.Context(), next)
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Errorf("another key continued the response: %v, want 404", err)
+	}
+	_, err = oaiClient(g, option.WithAPIKey("sk-tg-not-a-key")).Responses.New(t.Context(), next)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown key: %v, want 401", err)
+	}
+	if _, err := oaiClient(g, option.WithAPIKey(alice)).Responses.New(t.Context(), next); err != nil {
+		t.Errorf("the owner could not continue: %v", err)
+	}
+	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 2)
 }
