@@ -281,8 +281,8 @@ func decodeItem(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.Erro
 	case "":
 		return msgs, errMissing("type")
 	}
-	if hostedItems[typ] {
-		return msgs, nil // see hostedItems
+	if hostedItem(typ) {
+		return msgs, nil // see hostedItem
 	}
 	return msgs, errUnsupported("type", "Input item type '"+typ+"' is not supported by this gateway.")
 }

@@ -225,7 +225,7 @@ func TestStreamWholeResponse(t *testing.T) {
 	e := NewStreamEncoder(&llm.Request{Model: "m", Source: llm.Source{Body: []byte(`{"model":"m","input":"hi"}`)}})
 	fixed(&e.meta)
 	out := e.Encode(nil, llm.Event{Type: llm.EventResponse, Response: &llm.Response{Model: "echo",
-		Content: []llm.Part{llm.TextPart("Hi"), {Type: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: "c1", Name: "f", Arguments: `{"a":1}`}}},
+		Content:    []llm.Part{llm.TextPart("Hi"), {Type: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: "c1", Name: "f", Arguments: `{"a":1}`}}},
 		StopReason: llm.StopMaxTokens, Usage: llm.Usage{InputTokens: 3, OutputTokens: 4}}})
 	out = e.Finish(out)
 	evs := checkSSE(t, out)

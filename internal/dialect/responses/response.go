@@ -32,7 +32,7 @@ type meta struct {
 }
 
 func newMeta(req *llm.Request, now time.Time) meta {
-	m := meta{id: NewID("resp_"), created: now.Unix(), model: req.Model, newID: NewID}
+	m := meta{id: randomID("resp_"), created: now.Unix(), model: req.Model, newID: randomID}
 	body := req.Source.Body
 	m.tools = ToolsOf(body)
 	m.tail = echo(gjson.ParseBytes(body))

@@ -28,8 +28,9 @@ import (
 // Dialect is the dialect this package speaks.
 const Dialect = llm.DialectResponses
 
-// Errors have OpenAI's shape, so the OpenAI encoder renders them.
-var EncodeError = openai.EncodeError
+// EncodeError renders err as an error body: the Responses API's errors
+// have OpenAI's shape, so the OpenAI encoder renders them.
+func EncodeError(err *llm.Error) []byte { return openai.EncodeError(err) }
 
 // Prefixes of the encrypted_content of reasoning items the gateway
 // produced: an Anthropic thinking signature or redacted-thinking data,
@@ -43,9 +44,9 @@ const (
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-// NewID returns prefix followed by 32 random lowercase alphanumerics, the
+// randomID returns prefix followed by 32 random lowercase alphanumerics, the
 // shape of OpenAI's resp_/msg_/fc_/rs_ ids. Not a secret: math/rand.
-func NewID(prefix string) string {
+func randomID(prefix string) string {
 	b := make([]byte, len(prefix)+32)
 	copy(b, prefix)
 	for i := len(prefix); i < len(b); {

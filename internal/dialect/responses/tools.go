@@ -60,25 +60,30 @@ func ToolsOf(body []byte) Tools {
 	return out
 }
 
-// hostedTools are the tool types OpenAI runs itself. A translated model
-// cannot, so they are dropped from requests, and their replayed call
-// items are skipped.
-var hostedTools = map[string]bool{
-	"web_search": true, "web_search_preview": true, "web_search_2025_08_26": true,
-	"web_search_preview_2025_03_11": true, "file_search": true, "computer_use_preview": true,
-	"computer_use": true, "code_interpreter": true, "image_generation": true, "mcp": true,
-	"local_shell": true, "shell": true, "apply_patch": true, "tool_search": true,
+// hostedTool reports the tool types OpenAI runs itself. A translated
+// model cannot, so they are dropped from requests, and the replayed
+// items of their calls are skipped (hostedItem).
+func hostedTool(typ string) bool {
+	switch typ {
+	case "web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11",
+		"file_search", "computer_use_preview", "computer_use", "code_interpreter", "image_generation",
+		"mcp", "local_shell", "shell", "apply_patch", "tool_search":
+		return true
+	}
+	return false
 }
 
-// hostedItems are the replayed items of hosted tools; see hostedTools.
-var hostedItems = map[string]bool{
-	"web_search_call": true, "file_search_call": true, "computer_call": true,
-	"computer_call_output": true, "code_interpreter_call": true, "image_generation_call": true,
-	"local_shell_call": true, "local_shell_call_output": true, "mcp_call": true,
-	"mcp_list_tools": true, "mcp_approval_request": true, "mcp_approval_response": true,
-	"shell_call": true, "shell_call_output": true, "apply_patch_call": true,
-	"apply_patch_call_output": true, "compaction": true, "tool_search_call": true,
-	"tool_search_output": true,
+// hostedItem reports the replayed items of hosted tools; see hostedTool.
+func hostedItem(typ string) bool {
+	switch typ {
+	case "web_search_call", "file_search_call", "computer_call", "computer_call_output",
+		"code_interpreter_call", "image_generation_call", "local_shell_call", "local_shell_call_output",
+		"mcp_call", "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "shell_call",
+		"shell_call_output", "apply_patch_call", "apply_patch_call_output", "compaction",
+		"tool_search_call", "tool_search_output":
+		return true
+	}
+	return false
 }
 
 func decodeTools(v gjson.Result) ([]llm.Tool, *llm.Error) {
@@ -151,8 +156,8 @@ func decodeTool(t gjson.Result, ns string, tools []llm.Tool) ([]llm.Tool, *llm.E
 			return err == nil
 		})
 		return tools, err
-	case hostedTools[typ] && ns == "":
-		return tools, nil // dropped: see hostedTools
+	case hostedTool(typ) && ns == "":
+		return tools, nil // dropped: see hostedTool
 	}
 	return tools, errUnsupported("type", "Tool type '"+typ+"' is not supported by this gateway.")
 }
@@ -196,7 +201,7 @@ func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 		}
 		return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
 	}
-	if hostedTools[typ] {
+	if hostedTool(typ) {
 		return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil // its tool was dropped
 	}
 	return nil, errUnsupported("tool_choice.type", "tool_choice of type '"+typ+"' is not supported by this gateway.")
