@@ -213,8 +213,12 @@ func TestCodexToolRoundTrip(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte(content+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			first := testupstream.Reply{ToolCalls: []testupstream.ToolCall{{ID: "call_cat_1", Name: "exec_command", Args: `{"cmd":"cat hello.txt"}`}}}
+			if dialect == "anthropic" {
+				first.Thinking = "I should read the file." // signed "sig-1" by the fake
+			}
 			fake.Script(
-				testupstream.Reply{ToolCalls: []testupstream.ToolCall{{ID: "call_cat_1", Name: "exec_command", Args: `{"cmd":"cat hello.txt"}`}}},
+				first,
 				testupstream.Reply{Text: "The file says " + content + "."},
 			)
 			url := gateway(t, dialect, fake)
@@ -256,6 +260,13 @@ func TestCodexToolRoundTrip(t *testing.T) {
 			}
 			if !strings.Contains(result, content) {
 				t.Errorf("the tool result does not hold the file's content: %q", result)
+			}
+			if dialect == "anthropic" {
+				// Codex replays the reasoning item; its signature survives the trip.
+				thinking := gjson.GetBytes(body, `messages.#(role=="assistant").content.#(type=="thinking")`)
+				if thinking.Get("signature").Str != "sig-1" || thinking.Get("thinking").Str != "I should read the file." {
+					t.Errorf("the replayed thinking is %s, want the signed block back; body: %s", thinking.Raw, body)
+				}
 			}
 		})
 	}
