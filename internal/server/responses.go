@@ -95,10 +95,11 @@ func (s *Server) continueResponse(w http.ResponseWriter, r *http.Request, c *cal
 	return out, true
 }
 
-// keepResponse returns the hook that stores a finished answer with its
-// conversation (nil when nothing is stored: no store, or "store": false).
-// It runs before the caller sees the answer end, so a follow-up request
-// always finds it.
+// keepResponse returns the hook that stores a finished answer (nil when
+// nothing is stored: no store, or "store": false): the request's own
+// input items (body is the caller's, before continueResponse) and the
+// answer's output, linked to the turn it continued. It runs before the
+// caller sees the answer end, so a follow-up request always finds it.
 func (s *Server) keepResponse(r *http.Request, id *govern.Identity, model string, body []byte) func([]byte) {
 	if s.opt.Store == nil || gjson.GetBytes(body, "store").Type == gjson.False {
 		return nil
@@ -109,10 +110,11 @@ func (s *Server) keepResponse(r *http.Request, id *govern.Identity, model string
 		if respID == "" || !output.IsArray() {
 			return
 		}
-		items := joinItems(inputItems(body), []byte(output.Raw))
+		turn := &store.StoredResponse{ID: respID, PreviousID: gjson.GetBytes(body, "previous_response_id").Str,
+			KeyID: keyID(id), Model: model, Items: joinItems(inputItems(body), []byte(output.Raw))}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 		defer cancel()
-		err := s.opt.Store.PutResponse(ctx, &store.StoredResponse{ID: respID, KeyID: keyID(id), Model: model, Items: items})
+		err := s.opt.Store.PutResponse(ctx, turn)
 		if err != nil {
 			s.opt.Logger.Warn("could not store the response", "id", respID, "error", err)
 		}

@@ -147,11 +147,11 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		}
 		var done func([]byte) // called with the final answer before the caller sees it ends
 		if c.dialect == llm.DialectResponses {
+			done = s.keepResponse(r, id, env.model, body)
 			if body, ok = s.continueResponse(w, r, c, id, body); !ok {
 				return
 			}
 			in.EstimatedTokens = router.EstimateTokens(body)
-			done = s.keepResponse(r, id, env.model, body)
 		}
 		route, err := s.opt.Router.Route(in)
 		if err != nil {

@@ -120,11 +120,12 @@ DROP INDEX usage_model_time;`,
 	`ALTER TABLE usage ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE;`,
 	// 4: stored Responses API conversations (previous_response_id).
 	`CREATE TABLE responses (
-	id         TEXT PRIMARY KEY,
-	key_id     TEXT NOT NULL DEFAULT '',
-	model      TEXT NOT NULL DEFAULT '',
-	items      TEXT NOT NULL,
-	created_at {{timestamp}} NOT NULL
+	id          TEXT PRIMARY KEY,
+	previous_id TEXT NOT NULL DEFAULT '',
+	key_id      TEXT NOT NULL DEFAULT '',
+	model       TEXT NOT NULL DEFAULT '',
+	items       TEXT NOT NULL,
+	created_at  {{timestamp}} NOT NULL
 );
 CREATE INDEX responses_created_at ON responses (created_at);`,
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -560,6 +561,9 @@ ON CONFLICT (scope, id, day) DO UPDATE SET cost_usd = usage_spend.cost_usd + exc
 
 // --- stored responses ---
 
+// maxConversation bounds the turns GetResponse follows.
+const maxConversation = 10000
+
 // PutResponse inserts r; CreatedAt defaults to now.
 func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
 	if r.ID == "" || len(r.Items) == 0 {
@@ -569,8 +573,8 @@ func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
 	if r.CreatedAt.IsZero() {
 		t = now()
 	}
-	_, err := s.db.exec(ctx, "INSERT INTO responses (id, key_id, model, items, created_at) VALUES ($1, $2, $3, $4, $5)",
-		r.ID, r.KeyID, r.Model, string(r.Items), t)
+	_, err := s.db.exec(ctx, "INSERT INTO responses (id, previous_id, key_id, model, items, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		r.ID, r.PreviousID, r.KeyID, r.Model, string(r.Items), t)
 	if isUnique(err) {
 		return fmt.Errorf("store: response %q: %w", r.ID, ErrConflict)
 	}
@@ -581,25 +585,58 @@ func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
 	return nil
 }
 
-// GetResponse reads a stored response by id.
+// getResponseSQL walks a conversation from a turn back to its first, in
+// one query on both backends.
+const getResponseSQL = `WITH RECURSIVE chain (id, previous_id, key_id, model, items, created_at, depth) AS (
+	SELECT id, previous_id, key_id, model, items, created_at, 0 FROM responses WHERE id = $1
+	UNION ALL
+	SELECT r.id, r.previous_id, r.key_id, r.model, r.items, r.created_at, c.depth + 1
+	FROM responses r JOIN chain c ON r.id = c.previous_id WHERE c.depth < $2
+)
+SELECT id, previous_id, key_id, model, items, created_at FROM chain ORDER BY depth`
+
+// GetResponse reads a turn with the whole conversation up to it.
 func (s *sqlStore) GetResponse(ctx context.Context, id string) (*StoredResponse, error) {
-	var out *StoredResponse
-	err := s.db.query(ctx, "SELECT id, key_id, model, items, created_at FROM responses WHERE id = $1", []any{id},
+	var turns []StoredResponse
+	err := s.db.query(ctx, getResponseSQL, []any{id, maxConversation},
 		func(scan func(...any) error) error {
 			var r StoredResponse
 			var items string
-			if err := scan(&r.ID, &r.KeyID, &r.Model, &items, &r.CreatedAt); err != nil {
+			if err := scan(&r.ID, &r.PreviousID, &r.KeyID, &r.Model, &items, &r.CreatedAt); err != nil {
 				return err
 			}
 			r.Items = []byte(items)
-			out = &r
+			turns = append(turns, r)
 			return nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("store: get response: %w", err)
 	}
-	if out == nil {
+	if len(turns) == 0 {
 		return nil, fmt.Errorf("store: response %q: %w", id, ErrNotFound)
 	}
-	return out, nil
+	if first := turns[len(turns)-1]; first.PreviousID != "" {
+		return nil, fmt.Errorf("store: response %q: an earlier turn (%q) is gone: %w", id, first.PreviousID, ErrNotFound)
+	}
+	head := turns[0]
+	items := []byte{'['}
+	for i := len(turns) - 1; i >= 0; i-- {
+		items = appendArray(items, turns[i].Items)
+	}
+	head.Items = append(items, ']')
+	return &head, nil
+}
+
+// appendArray appends the elements of the JSON array arr to dst, an
+// unterminated array ("[" or "[a,b").
+func appendArray(dst, arr []byte) []byte {
+	arr = bytes.TrimSpace(arr)
+	if len(arr) < 2 || arr[0] != '[' {
+		return dst
+	}
+	inner := bytes.TrimSpace(arr[1 : len(arr)-1])
+	if len(inner) > 0 && len(dst) > 1 {
+		dst = append(dst, ',')
+	}
+	return append(dst, inner...)
 }
