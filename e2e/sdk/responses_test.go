@@ -375,7 +375,7 @@ func TestResponsesPreviousResponseIDWithoutStore(t *testing.T) {
 		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hi")},
 	})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || !strings.Contains(apiErr.Message, "store") {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || !strings.Contains(apiErr.Message, "`store:`") {
 		t.Errorf("got %v, want a 400 that says a store is needed", err)
 	}
 	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 0)
@@ -460,4 +460,26 @@ func TestResponsesStoredPerKey(t *testing.T) {
 		t.Errorf("the owner could not continue: %v", err)
 	}
 	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 2)
+}
+
+// With responses.store: false a gateway with a store keeps no
+// conversation content, and previous_response_id is a 400.
+func TestResponsesStoreOff(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	g := testgateway.Start(t, testgateway.DefaultConfig+"store: sqlite://"+db+"\nresponses: {store: false}\n")
+	c := oaiClient(g)
+	first, err := c.Responses.New(t.Context(), responses.ResponseNewParams{
+		Model: modelGPT, Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("private")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Responses.New(t.Context(), responses.ResponseNewParams{
+		Model: modelGPT, PreviousResponseID: openai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hi")},
+	})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || !strings.Contains(apiErr.Message, "responses.store") {
+		t.Errorf("got %v, want a 400 naming responses.store", err)
+	}
 }

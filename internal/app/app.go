@@ -26,6 +26,7 @@ import (
 	"github.com/tidegate/tidegate/internal/provider"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/server"
+	"github.com/tidegate/tidegate/internal/store"
 	"github.com/tidegate/tidegate/internal/tokens"
 )
 
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		ModelIDs:     ids,
 		ModelInfo:    modelInfo(rt, cat),
 		Gate:         gov.gate,
-		Store:        gov.store,
+		Store:        responseStore(cfg, gov.store),
 		Providers:    providers,
 		Admin:        gov.admin,
 		Mounts:       mounts,
@@ -428,4 +429,13 @@ func pricing(m map[string]config.Pricing) []catalog.Entry {
 		out = append(out, catalog.Entry{Name: name, Info: info})
 	}
 	return out
+}
+
+// responseStore is the store Responses API turns are kept in: nil when
+// responses.store is off (or there is no store).
+func responseStore(cfg *config.Config, st store.Store) store.Store {
+	if !cfg.KeepResponses() {
+		return nil
+	}
+	return st
 }

@@ -73,6 +73,8 @@ type Config struct {
 	// ToolLoops attach MCP servers' and APIs' tools to public models; the
 	// gateway runs the model's calls to them.
 	ToolLoops map[string]ToolLoop `yaml:"tool_loops"`
+	// Responses configures POST /v1/responses.
+	Responses Responses `yaml:"responses"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -456,6 +458,7 @@ func (c *Config) Validate() error {
 	c.validateGuardrails(add)
 	c.validateCache(add)
 	c.validateToolLoops(add)
+	c.validateResponses(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}

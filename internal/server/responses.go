@@ -68,7 +68,7 @@ func (s *Server) continueResponse(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	if s.opt.Store == nil {
 		s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Param: "previous_response_id", Code: "unsupported_parameter",
-			Message: "previous_response_id needs a gateway that stores responses: set `store:` in the tidegate config, or send the whole conversation in input."})
+			Message: "previous_response_id needs a gateway that keeps responses (`store:`, and `responses.store` not false, in the tidegate config); send the whole conversation in input instead."})
 		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

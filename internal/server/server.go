@@ -48,8 +48,8 @@ type Options struct {
 	Gate *govern.Gate
 	// Providers by name, for passthrough requests that name theirs.
 	Providers map[string]llm.Provider
-	// Store keeps Responses API conversations for previous_response_id;
-	// nil: none are kept.
+	// Store keeps Responses API turns for previous_response_id; nil: none
+	// are kept (no store, or responses.store: false).
 	Store store.Store
 	// Admin serves /admin/ when set.
 	Admin http.Handler
