@@ -66,10 +66,14 @@ func (s *Server) continueResponse(w http.ResponseWriter, r *http.Request, c *cal
 	if prev == "" {
 		return body, true
 	}
-	if s.opt.Store == nil {
-		s.writeError(w, c, &llm.Error{Kind: llm.KindInvalidRequest, Param: "previous_response_id", Code: "unsupported_parameter",
-			Message: "previous_response_id needs a gateway that keeps responses (`store:`, and `responses.store` not false, in the tidegate config); send the whole conversation in input instead."})
+	fail := func(err *llm.Error) ([]byte, bool) {
+		s.refused(w, id, gjson.GetBytes(body, "model").Str, err)
+		s.writeError(w, c, err)
 		return nil, false
+	}
+	if s.opt.Store == nil {
+		return fail(&llm.Error{Kind: llm.KindInvalidRequest, Param: "previous_response_id", Code: "unsupported_parameter",
+			Message: "previous_response_id needs a gateway that keeps responses (`store:`, and `responses.store` not false, in the tidegate config); send the whole conversation in input instead."})
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -79,12 +83,10 @@ func (s *Server) continueResponse(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.writeError(w, c, &llm.Error{Kind: llm.KindNotFound, Param: "previous_response_id", Code: "previous_response_not_found",
+		return fail(&llm.Error{Kind: llm.KindNotFound, Param: "previous_response_id", Code: "previous_response_not_found",
 			Message: "Previous response with id '" + prev + "' not found."})
-		return nil, false
 	case err != nil:
-		s.writeError(w, c, &llm.Error{Kind: llm.KindInternal, Message: "could not read the previous response", Err: err})
-		return nil, false
+		return fail(&llm.Error{Kind: llm.KindInternal, Message: "could not read the previous response", Err: err})
 	}
 	merged := joinItems(sr.Items, inputItems(body))
 	out, err := sjson.SetRawBytes(body, "input", merged)
