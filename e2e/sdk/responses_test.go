@@ -483,3 +483,95 @@ func TestResponsesStoreOff(t *testing.T) {
 		t.Errorf("got %v, want a 400 naming responses.store", err)
 	}
 }
+
+// relayConfig has a provider that serves /v1/responses itself.
+const relayConfig = `
+providers:
+  oair: {type: openai, base_url: "{{openai}}/v1", api_key: "` + testgateway.OpenAIKey + `", responses_api: true}
+  oai:  {type: openai, base_url: "{{openai}}/v1", api_key: "` + testgateway.OpenAIKey + `"}
+models:
+  codex: {provider: oair, model: gpt-5-codex}
+  chat:  {provider: oai, model: gpt-4o-mini}
+`
+
+// TestResponsesRelay: with responses_api, a Responses request reaches the
+// upstream's /v1/responses with only the model changed (hosted tools
+// included), and its answer and stream come back byte for byte.
+func TestResponsesRelay(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	g := testgateway.Start(t, relayConfig+"store: sqlite://"+db+"\n")
+	g.OpenAI.Script(
+		testupstream.Reply{Text: "Relayed hello.", Usage: testupstream.Usage{Input: 20, Output: 3}},
+		testupstream.Reply{ToolCalls: []testupstream.ToolCall{{ID: "call_r1", Name: "get_weather", Args: `{"city":"Oslo"}`}}},
+	)
+	var capture bodyCapture
+	c := oaiClient(g, capture.openai())
+	params := responses.ResponseNewParams{
+		Model: "codex", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hi")},
+		Tools: []responses.ToolUnionParam{weatherTool(), {OfWebSearch: &responses.WebSearchToolParam{Type: responses.WebSearchToolTypeWebSearch}}},
+	}
+	first, err := c.Responses.New(t.Context(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEq(t, "id (the upstream's)", first.ID, "resp_fake")
+	assertEq(t, "text", first.OutputText(), "Relayed hello.")
+	rec := requests(g.OpenAI)[0]
+	assertEq(t, "upstream path", rec.Path, "/v1/responses")
+	assertUpstreamKey(t, rec)
+	want := strings.Replace(string(capture.last(t)), `"model":"codex"`, `"model":"gpt-5-codex"`, 1)
+	assertEq(t, "upstream body (the caller's, model changed)", string(rec.Body), want)
+
+	// A stream continuing it: the stored turn is sent as input (the
+	// upstream never stored it), and every upstream event is relayed.
+	params.PreviousResponseID = openai.String(first.ID)
+	params.Input = responses.ResponseNewParamsInputUnion{OfString: openai.String("Weather in Oslo?")}
+	evs := streamEvents(t, c.Responses.NewStreaming(t.Context(), params))
+	var got []string
+	var args strings.Builder
+	for _, ev := range evs {
+		if ev.Type == "response.function_call_arguments.delta" {
+			args.WriteString(ev.Delta)
+			continue
+		}
+		got = append(got, ev.Type)
+	}
+	wantTypes := "response.created response.in_progress response.output_item.added " +
+		"response.function_call_arguments.done response.output_item.done response.completed"
+	assertEq(t, "relayed events (besides deltas)", strings.Join(got, " "), wantTypes)
+	assertEq(t, "relayed argument deltas", args.String(), `{"city":"Oslo"}`)
+	last := evs[len(evs)-1].Response
+	assertEq(t, "call", last.Output[0].AsFunctionCall().Arguments, `{"city":"Oslo"}`)
+	assertEq(t, "usage", last.Usage.TotalTokens, int64(17))
+	up := requests(g.OpenAI)[1].Body
+	if gjson.GetBytes(up, "previous_response_id").Exists() {
+		t.Errorf("previous_response_id reached the upstream: %s", up)
+	}
+	assertJSONPath(t, up, "input", `[{"role":"user","content":"Hi"},
+		{"type":"message","id":"msg_fake","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Relayed hello.","annotations":[]}]},
+		{"role":"user","content":"Weather in Oslo?"}]`)
+	assertJSONPath(t, up, "tools.1.type", `"web_search"`)
+
+	// The same gateway still translates for a chat-only provider.
+	g.OpenAI.Set(testupstream.Reply{Text: "Translated."})
+	r, err := c.Responses.New(t.Context(), responses.ResponseNewParams{Model: "chat", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hi")}})
+	if err != nil || r.OutputText() != "Translated." {
+		t.Fatalf("translated: %v %+v", err, r)
+	}
+	assertEq(t, "translated path", requests(g.OpenAI)[2].Path, "/v1/chat/completions")
+}
+
+// A failed upstream stream is relayed as error + response.failed,
+// numbered after the upstream's own events.
+func TestResponsesRelayCut(t *testing.T) {
+	g := testgateway.Start(t, relayConfig)
+	g.OpenAI.Set(testupstream.Reply{Text: "one two three four", CutAfter: 4})
+	s := oaiClient(g).Responses.NewStreaming(t.Context(), responses.ResponseNewParams{
+		Model: "codex", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hi")},
+	})
+	evs := streamEvents(t, s)
+	last := evs[len(evs)-1]
+	if last.Type != "response.failed" || evs[len(evs)-2].Type != "error" || last.Response.ID != "resp_fake" {
+		t.Errorf("last events %s %s (%s)", evs[len(evs)-2].Type, last.Type, last.Response.ID)
+	}
+}

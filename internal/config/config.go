@@ -129,6 +129,10 @@ type Provider struct {
 	IdleTimeout      Duration `yaml:"idle_timeout"`
 	// HealthCheck enables active probes; nil: none.
 	HealthCheck *HealthCheck `yaml:"health_check"`
+	// ResponsesAPI (openai type): the upstream serves /v1/responses, so
+	// Responses API callers are relayed to it as they are instead of
+	// being translated to Chat Completions.
+	ResponsesAPI bool `yaml:"responses_api"`
 }
 
 // ModelInfo is what is known about an upstream model.
@@ -435,6 +439,9 @@ func (c *Config) Validate() error {
 			add(path+".type", "required (%s)", strings.Join(ProviderTypes, ", "))
 		case !known:
 			add(path+".type", "unknown provider type %q (%s)", p.Type, strings.Join(ProviderTypes, ", "))
+		}
+		if p.ResponsesAPI && p.Type != TypeOpenAI {
+			add(path+".responses_api", "only an openai provider can serve the Responses API")
 		}
 		if known && p.Type != TypeEcho && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
 			add(path+".base_url", "must be an http(s) URL, got %q", p.BaseURL)

@@ -37,3 +37,14 @@ func TestResponsesStore(t *testing.T) {
 		t.Errorf("unknown key: %v, want an error naming it", err)
 	}
 }
+
+func TestResponsesAPIProvider(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	if _, err := Parse([]byte("providers:\n  o: {type: openai, api_key: k, responses_api: true}\n"), noEnv); err != nil {
+		t.Errorf("openai with responses_api: %v", err)
+	}
+	_, err := Parse([]byte("providers:\n  a: {type: anthropic, api_key: k, responses_api: true}\n"), noEnv)
+	if err == nil || !strings.Contains(err.Error(), "providers.a.responses_api") {
+		t.Errorf("anthropic with responses_api: %v, want an error naming it", err)
+	}
+}

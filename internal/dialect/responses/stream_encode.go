@@ -3,6 +3,8 @@ package responses
 import (
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
 )
@@ -32,6 +34,9 @@ type StreamEncoder struct {
 	stop    llm.StopReason
 	usage   llm.Usage
 	final   []byte
+	// passthrough: the upstream speaks Responses and its frames are
+	// relayed as they are (see relay).
+	passthrough bool
 }
 
 // NewStreamEncoder returns an encoder for a response to req.
@@ -44,8 +49,12 @@ func NewStreamEncoder(req *llm.Request) *StreamEncoder {
 // previous_response_id.
 func (e *StreamEncoder) Completed() []byte { return e.final }
 
-// Encode appends the SSE events for ev to dst.
+// Encode appends the SSE events for ev to dst. An event of an upstream
+// that speaks Responses (RawDialect responses) is its frame, relayed as is.
 func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
+	if ev.RawDialect == Dialect {
+		return e.relay(dst, ev)
+	}
 	if ev.Type == llm.EventStart && !e.started && ev.Model != "" {
 		e.model = ev.Model
 	}
@@ -106,10 +115,43 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 	return dst
 }
 
+// relay appends an upstream frame unchanged, keeping what Error and
+// Completed need: the response id, the last sequence number, and the
+// final Response object.
+func (e *StreamEncoder) relay(dst []byte, ev llm.Event) []byte {
+	e.passthrough, e.started = true, true
+	if len(ev.Raw) == 0 || e.ended {
+		return dst
+	}
+	data := frameData(ev.Raw)
+	if n := gjson.GetBytes(data, "sequence_number"); n.Exists() {
+		e.seq = int(n.Int()) + 1
+	}
+	switch ev.Type {
+	case llm.EventStart:
+		if ev.ID != "" {
+			e.id = ev.ID
+		}
+		if ev.Model != "" {
+			e.model = ev.Model
+		}
+	case llm.EventFinish:
+		if r := gjson.GetBytes(data, "response"); r.IsObject() {
+			e.final = []byte(r.Raw)
+		}
+	}
+	return append(dst, ev.Raw...)
+}
+
 // Finish closes what is open and appends response.completed (or
-// response.incomplete) with the whole response and its usage.
+// response.incomplete) with the whole response and its usage. A relayed
+// stream has had its own.
 func (e *StreamEncoder) Finish(dst []byte) []byte {
 	if e.ended {
+		return dst
+	}
+	if e.passthrough {
+		e.ended = true
 		return dst
 	}
 	dst = e.start(dst)
