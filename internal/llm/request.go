@@ -16,8 +16,8 @@ const (
 	DialectOpenAI    Dialect = "openai"
 	DialectAnthropic Dialect = "anthropic"
 	DialectOllama    Dialect = "ollama"
-	// DialectResponses is OpenAI's Responses API (/v1/responses). No
-	// provider speaks it upstream yet, so it is always translated.
+	// DialectResponses is OpenAI's Responses API (/v1/responses):
+	// translated, except for OpenAI providers with responses_api.
 	DialectResponses Dialect = "openai-responses"
 )
 
