@@ -1,8 +1,9 @@
 // Package codex_test runs the real Codex CLI (`codex exec`) against the
 // real tidegate binary, configured with a custom model provider that
 // speaks the Responses API (wire_api = "responses") to the gateway, which
-// translates it for fake OpenAI-chat and Anthropic upstreams. It skips
-// when `codex` is not on PATH (npm install -g @openai/codex).
+// translates it for fake OpenAI-chat and Anthropic upstreams, or relays it
+// to a fake that serves the Responses API (responses_api). It skips when
+// `codex` is not on PATH (npm install -g @openai/codex).
 package codex_test
 
 import (
@@ -51,19 +52,23 @@ func codexBinary(t *testing.T) string {
 }
 
 // gateway starts the tidegate binary with one public model, "codex-model",
-// routed to fake (an "openai" or "anthropic" fake upstream).
+// routed to fake: an "openai" (Chat Completions) or "anthropic" fake, or
+// "openai-responses", an OpenAI fake relayed to with responses_api.
 func gateway(t *testing.T, dialect string, fake *testupstream.Server) string {
 	t.Helper()
 	bin.Need(t)
-	base := fake.URL
-	if dialect == "openai" {
+	base, typ, extra := fake.URL, dialect, ""
+	switch dialect {
+	case "openai":
 		base += "/v1"
+	case "openai-responses":
+		base, typ, extra = base+"/v1", "openai", ", responses_api: true"
 	}
 	cfg := fmt.Sprintf(`providers:
-  up: {type: %s, base_url: %q, api_key: %q}
+  up: {type: %s, base_url: %q, api_key: %q%s}
 models:
   codex-model: {provider: up, model: upstream-model}
-`, dialect, base, upstreamKey)
+`, typ, base, upstreamKey, extra)
 	path := filepath.Join(t.TempDir(), "tidegate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -169,9 +174,9 @@ func generations(s *testupstream.Server) []testupstream.Recorded {
 // TestCodexAnswer: a plain question answered through each translation.
 func TestCodexAnswer(t *testing.T) {
 	codex := codexBinary(t)
-	for _, dialect := range []string{"openai", "anthropic"} {
+	for _, dialect := range []string{"openai", "anthropic", "openai-responses"} {
 		t.Run(dialect, func(t *testing.T) {
-			fake := testupstream.New(dialect)
+			fake := testupstream.New(strings.TrimSuffix(dialect, "-responses"))
 			t.Cleanup(fake.Close)
 			fake.Set(testupstream.Reply{Text: "The answer is 42.", Usage: testupstream.Usage{Input: 1000, Output: 7}})
 			url := gateway(t, dialect, fake)
@@ -188,7 +193,13 @@ func TestCodexAnswer(t *testing.T) {
 					t.Errorf("upstream credentials %q: want the gateway's key, never the client's", h)
 				}
 			}
-			body := reqs[len(reqs)-1].Body
+			last := reqs[len(reqs)-1]
+			body := last.Body
+			if dialect == "openai-responses" {
+				if last.Path != "/v1/responses" || gjson.GetBytes(body, "model").Str != "upstream-model" || gjson.GetBytes(body, "store").Raw != "false" {
+					t.Errorf("relayed request: %s %s", last.Path, body)
+				}
+			}
 			if !strings.Contains(string(body), "What is the answer?") {
 				t.Errorf("the prompt did not reach the upstream: %s", body)
 			}
@@ -204,9 +215,9 @@ func TestCodexAnswer(t *testing.T) {
 // tool result in its own dialect, and Codex prints the final answer.
 func TestCodexToolRoundTrip(t *testing.T) {
 	codex := codexBinary(t)
-	for _, dialect := range []string{"openai", "anthropic"} {
+	for _, dialect := range []string{"openai", "anthropic", "openai-responses"} {
 		t.Run(dialect, func(t *testing.T) {
-			fake := testupstream.New(dialect)
+			fake := testupstream.New(strings.TrimSuffix(dialect, "-responses"))
 			t.Cleanup(fake.Close)
 			dir := t.TempDir()
 			const content = "tidegate-codex-file-content"
@@ -241,6 +252,15 @@ func TestCodexToolRoundTrip(t *testing.T) {
 					}
 					if m.Get("role").Str == "tool" && m.Get("tool_call_id").Str == "call_cat_1" {
 						result = m.Get("content").String()
+					}
+				}
+			case "openai-responses": // Codex's own items, relayed
+				for _, item := range gjson.GetBytes(body, "input").Array() {
+					if item.Get("type").Str == "function_call" && item.Get("call_id").Str == "call_cat_1" {
+						call = item.Get("name").Str
+					}
+					if item.Get("type").Str == "function_call_output" && item.Get("call_id").Str == "call_cat_1" {
+						result = item.Get("output").String()
 					}
 				}
 			case "anthropic":
