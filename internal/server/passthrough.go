@@ -32,9 +32,14 @@ const ProviderHeader = "x-tidegate-provider"
 // credentials and hop-by-hop headers never are.
 var forwardHeaders = []string{"Content-Type", "Accept", "Idempotency-Key", "OpenAI-Beta"}
 
-// hopHeaders are not copied from the upstream's answer.
-var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
-	"Upgrade": true, "Proxy-Authenticate": true, "Trailer": true, "Te": true}
+// hopHeader reports the headers not copied from the upstream's answer.
+func hopHeader(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Trailer", "Te":
+		return true
+	}
+	return false
+}
 
 // passthrough relays an OpenAI API request. The provider is the first
 // OpenAI-type target of the body's model (JSON bodies; the model is
@@ -158,7 +163,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *caller, fwd 
 	defer resp.Body.Close()
 	h := w.Header()
 	for k, v := range resp.Header {
-		if !hopHeaders[k] {
+		if !hopHeader(k) {
 			h[k] = v
 		}
 	}
