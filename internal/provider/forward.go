@@ -15,6 +15,10 @@ import (
 // ways; error bodies are read, with the key masked, so they can be
 // relayed.
 func (p *OpenAI) Forward(ctx context.Context, fr *llm.ForwardRequest) (*http.Response, error) {
+	if p.azure != nil { // its paths depend on deployments and API versions
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest,
+			Message: fmt.Sprintf("provider %s is Azure OpenAI, whose %s is not relayed by tidegate", p.name, fr.Path)}
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	u := p.baseURL + fr.Path
 	if fr.RawQuery != "" {
@@ -34,8 +38,8 @@ func (p *OpenAI) Forward(ctx context.Context, fr *llm.ForwardRequest) (*http.Res
 		req.Header = http.Header{}
 	}
 	req.Header.Del("Authorization")
-	if p.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+p.apiKey)
+	for k, v := range p.auth() {
+		req.Header[k] = v
 	}
 	for k, v := range p.headers {
 		req.Header.Set(k, v)
