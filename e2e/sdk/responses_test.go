@@ -20,7 +20,7 @@ import (
 // The Responses API (/v1/responses) through the gateway, with the official
 // SDK's Responses client, translated to every upstream dialect.
 
-func weatherTool() responses.ToolUnionParam {
+func responsesWeatherTool() responses.ToolUnionParam {
 	return responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{
 		Name:        "get_weather",
 		Description: openai.String("Weather for a city"),
@@ -166,7 +166,7 @@ func TestResponsesToolRoundTrip(t *testing.T) {
 					Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
 						responses.ResponseInputItemParamOfMessage("Weather in Paris?", responses.EasyInputMessageRoleUser),
 					}},
-					Tools: []responses.ToolUnionParam{weatherTool()},
+					Tools: []responses.ToolUnionParam{responsesWeatherTool()},
 				}
 				var first *responses.Response
 				if stream {
@@ -508,7 +508,7 @@ func TestResponsesRelay(t *testing.T) {
 	c := oaiClient(g, capture.openai())
 	params := responses.ResponseNewParams{
 		Model: "codex", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hi")},
-		Tools: []responses.ToolUnionParam{weatherTool(), {OfWebSearch: &responses.WebSearchToolParam{Type: responses.WebSearchToolTypeWebSearch}}},
+		Tools: []responses.ToolUnionParam{responsesWeatherTool(), {OfWebSearch: &responses.WebSearchToolParam{Type: responses.WebSearchToolTypeWebSearch}}},
 	}
 	first, err := c.Responses.New(t.Context(), params)
 	if err != nil {
