@@ -173,7 +173,7 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		// A tool loop's answer depends on what its tools return now: it is
 		// never cached.
 		if loop := s.opt.ToolLoops[env.model]; loop != nil && op == llm.OpChat {
-			s.toolLoop(w, r, c, loop, g, route, req, in, id, ticket, env.includeUsage)
+			s.toolLoop(w, r, c, loop, g, route, req, in, id, ticket, env.includeUsage, done)
 			return
 		}
 		if e, hit := cached.Lookup(r.Context()); hit {
