@@ -30,6 +30,7 @@ import (
 	"github.com/tidegate/tidegate/internal/provider"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/server"
+	"github.com/tidegate/tidegate/internal/store"
 	"github.com/tidegate/tidegate/internal/tokens"
 	"github.com/tidegate/tidegate/internal/tracing"
 )
@@ -167,6 +168,8 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		ModelIDs:     ids,
 		ModelInfo:    modelInfo(rt, cat),
 		Gate:         gov.gate,
+		Store:        responseStore(cfg, gov.store),
+		Providers:    providers,
 		Admin:        gov.admin,
 		Mounts:       mounts,
 		Guards:       guards,
@@ -483,4 +486,13 @@ func countCache(m *metrics.Metrics, next func(model, result string)) func(model,
 			next(model, result)
 		}
 	}
+}
+
+// responseStore is the store Responses API turns are kept in: nil when
+// responses.store is off (or there is no store).
+func responseStore(cfg *config.Config, st store.Store) store.Store {
+	if !cfg.KeepResponses() {
+		return nil
+	}
+	return st
 }

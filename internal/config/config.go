@@ -75,6 +75,8 @@ type Config struct {
 	ToolLoops map[string]ToolLoop `yaml:"tool_loops"`
 	// Telemetry: Prometheus metrics, logs and OpenTelemetry traces.
 	Telemetry Telemetry `yaml:"telemetry"`
+	// Responses configures POST /v1/responses.
+	Responses Responses `yaml:"responses"`
 
 	// ZeroConfig is set when no file was given and providers came from the
 	// environment. Not a YAML field.
@@ -129,6 +131,10 @@ type Provider struct {
 	IdleTimeout      Duration `yaml:"idle_timeout"`
 	// HealthCheck enables active probes; nil: none.
 	HealthCheck *HealthCheck `yaml:"health_check"`
+	// ResponsesAPI (openai type): the upstream serves /v1/responses, so
+	// Responses API callers are relayed to it as they are instead of
+	// being translated to Chat Completions.
+	ResponsesAPI bool `yaml:"responses_api"`
 }
 
 // ModelInfo is what is known about an upstream model.
@@ -437,6 +443,9 @@ func (c *Config) Validate() error {
 		case !known:
 			add(path+".type", "unknown provider type %q (%s)", p.Type, strings.Join(ProviderTypes, ", "))
 		}
+		if p.ResponsesAPI && p.Type != TypeOpenAI {
+			add(path+".responses_api", "only an openai provider can serve the Responses API")
+		}
 		if known && p.Type != TypeEcho && !strings.HasPrefix(p.BaseURL, "http://") && !strings.HasPrefix(p.BaseURL, "https://") {
 			add(path+".base_url", "must be an http(s) URL, got %q", p.BaseURL)
 		}
@@ -468,6 +477,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateResponses(add)
 	for _, name := range sortedKeys(c.ModelInfo) {
 		mi := c.ModelInfo[name]
 		prices := []*float64{mi.InputPrice, mi.OutputPrice, mi.CacheReadPrice, mi.CacheWritePrice}

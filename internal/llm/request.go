@@ -16,6 +16,9 @@ const (
 	DialectOpenAI    Dialect = "openai"
 	DialectAnthropic Dialect = "anthropic"
 	DialectOllama    Dialect = "ollama"
+	// DialectResponses is OpenAI's Responses API (/v1/responses):
+	// translated, except for OpenAI providers with responses_api.
+	DialectResponses Dialect = "openai-responses"
 )
 
 // Operation is the kind of generation the caller asked for.

@@ -9,6 +9,7 @@ import (
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/dialect/responses"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -18,12 +19,14 @@ type OpenAI struct {
 	base
 	quirks *quirks
 	azure  *azure
+	// responsesAPI: Responses API callers are relayed to /responses.
+	responsesAPI bool
 }
 
 // NewOpenAI builds an OpenAI-compatible provider; cfg.Type picks the
 // preset.
 func NewOpenAI(name string, cfg config.Provider, cat *catalog.Catalog) *OpenAI {
-	p := &OpenAI{base: newBase(name, cfg, cat), quirks: presetQuirks(cfg.Type)}
+	p := &OpenAI{base: newBase(name, cfg, cat), quirks: presetQuirks(cfg.Type), responsesAPI: cfg.ResponsesAPI}
 	if p.quirks != nil && len(p.quirks.headers) > 0 {
 		h := make(map[string]string, len(p.quirks.headers)+len(p.headers))
 		for k, v := range p.quirks.headers {
@@ -62,6 +65,9 @@ func (p *OpenAI) Dialect() llm.Dialect { return llm.DialectOpenAI }
 // Chat sends a chat or legacy completion request. A caller speaking the
 // OpenAI dialect has its body forwarded with only the model changed.
 func (p *OpenAI) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	if p.responsesAPI && req.Source.Dialect == llm.DialectResponses && req.Source.Body != nil {
+		return p.relayResponses(ctx, req)
+	}
 	completion := req.Op == llm.OpCompletion && !p.quirks.chatOnly()
 	path := "/chat/completions"
 	if completion {
@@ -193,4 +199,28 @@ func sniffOpenAI(data []byte, op llm.Operation) *llm.Response {
 		return true
 	})
 	return r
+}
+
+// relayResponses sends a Responses API request to /responses with only
+// the model changed and returns the answer as the upstream's own bytes.
+func (p *OpenAI) relayResponses(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	body, err := responses.RewriteRequest(req.Source.Body, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, "/responses", body, p.auth(), openai.DecodeError)
+	if err != nil {
+		return nil, err
+	}
+	if req.Stream {
+		return p.guard(ctx, responses.NewStreamDecoder(resp.Body), resp.Body), nil
+	}
+	data, err := p.readBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if !gjson.ValidBytes(data) {
+		return nil, invalidJSON(p.name)
+	}
+	return single(llm.Event{Type: llm.EventResponse, Response: responses.SniffResponse(data), Raw: data, RawDialect: llm.DialectResponses}), nil
 }

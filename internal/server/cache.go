@@ -51,21 +51,21 @@ func (s *Server) serveHit(w http.ResponseWriter, r *http.Request, c *caller, req
 	h.Set("x-tidegate-model", e.Model)
 	h.Set("x-tidegate-attempts", "0")
 	if stream {
-		s.stream(w, r, c, req, res.First, res.Stream, e.Provider, nil)
+		s.stream(w, r, c, req, res.First, res.Stream, e.Provider, nil, nil)
 		return
 	}
-	s.respond(w, c, res.First)
+	s.respond(w, c, req, res.First, nil)
 }
 
 // storeWhole caches a successful non-stream answer as the caller's
 // dialect body, before the response guard changed it.
-func (s *Server) storeWhole(r *http.Request, c *caller, cr *cache.Request, ev llm.Event, res *router.Result) {
+func (s *Server) storeWhole(r *http.Request, c *caller, req *llm.Request, cr *cache.Request, ev llm.Event, res *router.Result) {
 	var body []byte
 	switch {
 	case ev.Raw != nil && ev.RawDialect == c.dialect:
 		body = ev.Raw
 	case ev.Response != nil:
-		body = c.encodeResponse(ev.Response)
+		body = c.encodeResponse(req, ev.Response)
 	default:
 		return
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
+	"github.com/tidegate/tidegate/internal/dialect/responses"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -17,7 +18,8 @@ type streamEncoder interface {
 type caller struct {
 	dialect        llm.Dialect
 	decode         func([]byte) (*llm.Request, error)
-	encodeResponse func(*llm.Response) []byte
+	envelope       func([]byte, llm.Operation) (env, *llm.Error)
+	encodeResponse func(*llm.Request, *llm.Response) []byte
 	newStream      func(*llm.Request) streamEncoder
 	encodeError    func(*llm.Error) []byte
 }
@@ -25,7 +27,8 @@ type caller struct {
 var openAIChat = &caller{
 	dialect:        llm.DialectOpenAI,
 	decode:         openai.DecodeChatRequest,
-	encodeResponse: openai.EncodeResponse,
+	envelope:       envelope,
+	encodeResponse: func(_ *llm.Request, r *llm.Response) []byte { return openai.EncodeResponse(r) },
 	newStream:      func(r *llm.Request) streamEncoder { return openai.NewStreamEncoder(r) },
 	encodeError:    openai.EncodeError,
 }
@@ -35,9 +38,20 @@ var openAICompletion = openAIChat.decoding(openai.DecodeCompletionRequest)
 var anthropicMessages = &caller{
 	dialect:        llm.DialectAnthropic,
 	decode:         anthropic.DecodeMessagesRequest,
-	encodeResponse: anthropic.EncodeResponse,
+	envelope:       envelope,
+	encodeResponse: func(_ *llm.Request, r *llm.Response) []byte { return anthropic.EncodeResponse(r) },
 	newStream:      func(r *llm.Request) streamEncoder { return anthropic.NewStreamEncoder(r) },
 	encodeError:    anthropic.EncodeError,
+}
+
+// openAIResponses serves POST /v1/responses; it is always translated.
+var openAIResponses = &caller{
+	dialect:        llm.DialectResponses,
+	decode:         responses.DecodeRequest,
+	envelope:       responsesEnvelope,
+	encodeResponse: responses.EncodeResponse,
+	newStream:      func(r *llm.Request) streamEncoder { return responses.NewStreamEncoder(r) },
+	encodeError:    responses.EncodeError,
 }
 
 var anthropicCountTokens = anthropicMessages.decoding(anthropic.DecodeCountTokensRequest)

@@ -29,6 +29,7 @@ import (
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/router"
+	"github.com/tidegate/tidegate/internal/store"
 	"github.com/tidegate/tidegate/internal/tokens"
 	"github.com/tidegate/tidegate/internal/toolloop"
 	"github.com/tidegate/tidegate/internal/tracing"
@@ -48,6 +49,11 @@ type Options struct {
 	Now       func() time.Time
 	// Gate is governance (keys, limits, budgets, usage log); nil: off.
 	Gate *govern.Gate
+	// Providers by name, for passthrough requests that name theirs.
+	Providers map[string]llm.Provider
+	// Store keeps Responses API turns for previous_response_id; nil: none
+	// are kept (no store, or responses.store: false).
+	Store store.Store
 	// Admin serves /admin/ when set.
 	Admin http.Handler
 	// Mounts are extra handlers by ServeMux pattern (the inbound APIs'
@@ -97,10 +103,14 @@ func New(opt Options) *Server {
 	s.handle("POST /v1/chat/completions", s.generate(openAIChat, llm.OpChat))
 	s.handle("POST /v1/completions", s.generate(openAICompletion, llm.OpCompletion))
 	s.handle("POST /v1/messages", s.generate(anthropicMessages, llm.OpChat))
+	s.handle("POST /v1/responses", s.generate(openAIResponses, llm.OpChat))
 	s.handle("POST /v1/messages/count_tokens", http.HandlerFunc(s.countTokens))
 	s.handle("POST /v1/embeddings", http.HandlerFunc(s.embeddings))
 	s.handle("GET /v1/models", http.HandlerFunc(s.models))
 	s.handle("GET /v1/models/{id...}", http.HandlerFunc(s.model))
+	for _, p := range passthroughPaths {
+		s.handle(p, http.HandlerFunc(s.passthrough))
+	}
 	s.handle("GET /health", http.HandlerFunc(s.health))
 	s.handle("GET /health/ready", http.HandlerFunc(s.ready))
 	if opt.Admin != nil {
@@ -148,7 +158,7 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 			}
 			body = forced
 		}
-		env, bad := envelope(body, op)
+		env, bad := c.envelope(body, op)
 		if bad != nil {
 			s.writeError(w, c, bad)
 			return
@@ -159,6 +169,14 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		id, ok := s.identify(w, r, c, in)
 		if !ok {
 			return
+		}
+		var done func([]byte) // called with the final answer before the caller sees it ends
+		if c.dialect == llm.DialectResponses {
+			done = s.keepResponse(r, id, env.model, body)
+			if body, ok = s.continueResponse(w, r, c, id, body); !ok {
+				return
+			}
+			in.EstimatedTokens = router.EstimateTokens(body)
 		}
 		route, err := s.opt.Router.Route(in)
 		if err != nil {
@@ -180,7 +198,7 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		// A tool loop's answer depends on what its tools return now: it is
 		// never cached.
 		if loop := s.opt.ToolLoops[env.model]; loop != nil && op == llm.OpChat {
-			s.toolLoop(w, r, c, loop, g, route, req, in, id, ticket, env.includeUsage)
+			s.toolLoop(w, r, c, loop, g, route, req, in, id, ticket, env.includeUsage, done)
 			return
 		}
 		e, hit := cached.Lookup(r.Context())
@@ -227,30 +245,33 @@ func (s *Server) generateAs(c *caller, op llm.Operation, model string) http.Hand
 		h.Set("x-tidegate-model", res.Target.Model)
 		h.Set("x-tidegate-attempts", strconv.Itoa(res.Attempts))
 		if env.stream {
-			if s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name(), res.Target.Metrics()) && rec != nil && rec.done {
+			if s.stream(w, r, c, req, res.First, res.Stream, res.Target.Provider.Name(), res.Target.Metrics(), done) && rec != nil && rec.done {
 				s.store(r, cached, &rec.entry) // only a stream that reached the caller whole
 			}
 			return
 		}
-		s.respond(w, c, res.First)
+		s.respond(w, c, req, res.First, done)
 		if cached.Missed() {
-			s.storeWhole(r, c, cached, upstream, res)
+			s.storeWhole(r, c, req, cached, upstream, res)
 		}
 	}
 }
 
 // respond writes a non-stream answer: the upstream's own bytes when it
 // speaks the caller's dialect, else the re-encoded canonical response.
-func (s *Server) respond(w http.ResponseWriter, c *caller, ev llm.Event) {
+func (s *Server) respond(w http.ResponseWriter, c *caller, req *llm.Request, ev llm.Event, done func([]byte)) {
 	var out []byte
 	switch {
 	case ev.Raw != nil && ev.RawDialect == c.dialect:
 		out = ev.Raw
 	case ev.Response != nil:
-		out = c.encodeResponse(ev.Response)
+		out = c.encodeResponse(req, ev.Response)
 	default:
 		s.writeError(w, c, &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent a stream to a non-stream request"})
 		return
+	}
+	if done != nil {
+		done(out)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
@@ -259,8 +280,10 @@ func (s *Server) respond(w http.ResponseWriter, c *caller, ev llm.Event) {
 
 // stream relays events as they arrive, flushing each one. A failure after
 // the first byte becomes an error event in the caller's dialect. It
-// reports whether the stream ended cleanly and reached the caller.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string, obs *metrics.Target) bool {
+// reports whether the stream ended cleanly and reached the caller. done,
+// when set, gets the final answer (Responses API) before the caller sees
+// the stream end.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *llm.Request, first llm.Event, events llm.Stream, provider string, obs *metrics.Target, done func([]byte)) bool {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -294,7 +317,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req *
 	for {
 		ev, err := events.Next()
 		if errors.Is(err, io.EOF) {
-			return write(enc.Finish(buf[:0]))
+			buf = enc.Finish(buf[:0])
+			if fin, ok := enc.(interface{ Completed() []byte }); ok && done != nil {
+				done(fin.Completed())
+			}
+			return write(buf)
 		}
 		if err != nil {
 			e := llm.AsError(err)

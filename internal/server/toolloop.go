@@ -15,7 +15,7 @@ import (
 // runs every round through the router (non-stream) and the gateway's
 // tool calls through the gate; the caller gets the final answer, as one
 // response or, when it asked for a stream, as a stream replaying it.
-func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loop *toolloop.Loop, g guarded, route *router.Route, req *llm.Request, in *router.Input, id *govern.Identity, ticket *govern.Ticket, includeUsage bool) {
+func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loop *toolloop.Loop, g guarded, route *router.Route, req *llm.Request, in *router.Input, id *govern.Identity, ticket *govern.Ticket, includeUsage bool, done func([]byte)) {
 	x := exchangeOf(w)
 	if err := req.Decode(); err != nil {
 		s.settle(x, ticket, nil, nil, http.StatusBadRequest, err)
@@ -84,8 +84,8 @@ func (s *Server) toolLoop(w http.ResponseWriter, r *http.Request, c *caller, loo
 	h.Set("x-tidegate-model", last.Target.Model)
 	h.Set("x-tidegate-attempts", strconv.Itoa(attempts))
 	if stream {
-		s.stream(w, r, c, req, final.First, final.Stream, last.Target.Provider.Name(), nil) // a replay, not an upstream stream
+		s.stream(w, r, c, req, final.First, final.Stream, last.Target.Provider.Name(), nil, done) // a replay, not an upstream stream
 		return
 	}
-	s.respond(w, c, final.First)
+	s.respond(w, c, req, final.First, done)
 }

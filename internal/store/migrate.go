@@ -118,6 +118,16 @@ DROP INDEX usage_team_time;
 DROP INDEX usage_model_time;`,
 	// 3: usage records answered from the response cache.
 	`ALTER TABLE usage ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE;`,
+	// 4: stored Responses API conversations (previous_response_id).
+	`CREATE TABLE responses (
+	id          TEXT PRIMARY KEY,
+	previous_id TEXT NOT NULL DEFAULT '',
+	key_id      TEXT NOT NULL DEFAULT '',
+	model       TEXT NOT NULL DEFAULT '',
+	items       TEXT NOT NULL,
+	created_at  {{timestamp}} NOT NULL
+);
+CREATE INDEX responses_created_at ON responses (created_at);`,
 }
 
 // migrate applies the migrations the database has not seen, each in its

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -556,4 +557,86 @@ ON CONFLICT (scope, id, day) DO UPDATE SET cost_usd = usage_spend.cost_usd + exc
 		}
 	}
 	return nil
+}
+
+// --- stored responses ---
+
+// maxConversation bounds the turns GetResponse follows.
+const maxConversation = 10000
+
+// PutResponse inserts r; CreatedAt defaults to now.
+func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
+	if r.ID == "" || len(r.Items) == 0 {
+		return fmt.Errorf("store: put response: id and items are required")
+	}
+	t := utc(r.CreatedAt)
+	if r.CreatedAt.IsZero() {
+		t = now()
+	}
+	_, err := s.db.exec(ctx, "INSERT INTO responses (id, previous_id, key_id, model, items, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		r.ID, r.PreviousID, r.KeyID, r.Model, string(r.Items), t)
+	if isUnique(err) {
+		return fmt.Errorf("store: response %q: %w", r.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("store: put response: %w", err)
+	}
+	r.CreatedAt = t
+	return nil
+}
+
+// getResponseSQL walks a conversation from a turn back to its first, in
+// one query on both backends.
+const getResponseSQL = `WITH RECURSIVE chain (id, previous_id, key_id, model, items, created_at, depth) AS (
+	SELECT id, previous_id, key_id, model, items, created_at, 0 FROM responses WHERE id = $1
+	UNION ALL
+	SELECT r.id, r.previous_id, r.key_id, r.model, r.items, r.created_at, c.depth + 1
+	FROM responses r JOIN chain c ON r.id = c.previous_id WHERE c.depth < $2
+)
+SELECT id, previous_id, key_id, model, items, created_at FROM chain ORDER BY depth`
+
+// GetResponse reads a turn with the whole conversation up to it.
+func (s *sqlStore) GetResponse(ctx context.Context, id string) (*StoredResponse, error) {
+	var turns []StoredResponse
+	err := s.db.query(ctx, getResponseSQL, []any{id, maxConversation},
+		func(scan func(...any) error) error {
+			var r StoredResponse
+			var items string
+			if err := scan(&r.ID, &r.PreviousID, &r.KeyID, &r.Model, &items, &r.CreatedAt); err != nil {
+				return err
+			}
+			r.Items = []byte(items)
+			turns = append(turns, r)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: get response: %w", err)
+	}
+	if len(turns) == 0 {
+		return nil, fmt.Errorf("store: response %q: %w", id, ErrNotFound)
+	}
+	if first := turns[len(turns)-1]; first.PreviousID != "" {
+		return nil, fmt.Errorf("store: response %q: an earlier turn (%q) is gone: %w", id, first.PreviousID, ErrNotFound)
+	}
+	head := turns[0]
+	items := []byte{'['}
+	for i := len(turns) - 1; i >= 0; i-- {
+		items = appendArray(items, turns[i].Items)
+	}
+	head.Items = append(items, ']')
+	return &head, nil
+}
+
+// appendArray appends the elements of the JSON array arr to dst, an
+// unterminated array ("[" or "[a,b").
+func appendArray(dst, arr []byte) []byte {
+	arr = bytes.TrimSpace(arr)
+	if len(arr) < 2 || arr[0] != '[' {
+		return dst
+	}
+	inner := bytes.TrimSpace(arr[1 : len(arr)-1])
+	if len(inner) > 0 && len(dst) > 1 {
+		dst = append(dst, ',')
+	}
+	return append(dst, inner...)
 }

@@ -188,5 +188,28 @@ type Store interface {
 	// "user", "team") since a time; used to seed budget counters.
 	Spend(ctx context.Context, scope, id string, since time.Time) (float64, error)
 
+	// PutResponse stores one turn of a Responses API conversation; a
+	// duplicate id is ErrConflict. GetResponse reads a turn back with
+	// Items holding the whole conversation up to it: the items of every
+	// turn of its PreviousID chain, oldest first (ErrNotFound when the
+	// turn, or one before it, does not exist).
+	PutResponse(ctx context.Context, r *StoredResponse) error
+	GetResponse(ctx context.Context, id string) (*StoredResponse, error)
+
 	Close() error
+}
+
+// StoredResponse is one turn of a Responses API conversation, kept so
+// that a later request can continue from it with previous_response_id.
+// Each turn stores only its own items (its request's input, then its
+// output) and the turn it continued, so a long conversation costs its
+// length, not its length squared.
+type StoredResponse struct {
+	ID         string
+	PreviousID string // the turn this one continued; "" for the first
+	KeyID      string // the virtual key that created it; only that key reads it ("" without keys)
+	Model      string // public model name
+	// Items is a JSON array of Responses input items.
+	Items     []byte
+	CreatedAt time.Time
 }

@@ -746,7 +746,7 @@ func TestSpendBackfill(t *testing.T) {
 		}
 		// Back to schema version 1, with the usage rows kept.
 		d := s.(*sqlStore).db
-		for _, q := range []string{"ALTER TABLE usage DROP COLUMN cache_hit", "DROP TABLE usage_spend", "DELETE FROM schema_migrations WHERE version >= 2",
+		for _, q := range []string{"DROP TABLE responses", "ALTER TABLE usage DROP COLUMN cache_hit", "DROP TABLE usage_spend", "DELETE FROM schema_migrations WHERE version >= 2",
 			"CREATE INDEX usage_key_time ON usage (key_id, time)", "CREATE INDEX usage_user_time ON usage (user_id, time)",
 			"CREATE INDEX usage_team_time ON usage (team_id, time)", "CREATE INDEX usage_model_time ON usage (model, time)"} {
 			if _, err := d.exec(ctx, q); err != nil {

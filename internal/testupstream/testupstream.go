@@ -211,6 +211,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasSuffix(p, "/completions"):
 		writeJSON(w, openAICompletion(rep, model))
+	case s.dialect == "openai" && strings.HasSuffix(p, "/responses"):
+		if stream {
+			s.responsesStream(w, r, rep, model)
+		} else {
+			writeJSON(w, responsesObject(rep, model, "completed", responsesOutput(rep), responsesUsage(rep.Usage)))
+		}
+	case s.dialect == "openai" && openAIExtra(w, r, body, model, req):
 	case strings.HasSuffix(p, "/embeddings"), p == "/api/embed":
 		s.embeddings(w, rep, model, req)
 	case strings.HasSuffix(p, "/messages/count_tokens"):
