@@ -101,7 +101,9 @@ func (s *Server) passthrough(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status := http.StatusBadGateway
-		defer func() { s.settle(exchangeOf(w), ticket, &router.Result{Target: target}, &meter{known: true}, status, nil) }()
+		defer func() {
+			s.settle(exchangeOf(w), ticket, &router.Result{Target: target}, &meter{known: true}, status, nil)
+		}()
 		status = s.forward(w, r, c, fwd, target.Provider.Name(), body)
 		return
 	case name != "":
