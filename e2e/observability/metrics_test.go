@@ -236,10 +236,15 @@ models:
 	}
 }
 
-// TestMetricsOffByDefault: without telemetry.metrics there is no endpoint.
-func TestMetricsOffByDefault(t *testing.T) {
+// TestMetricsOnByDefault: without telemetry.metrics the endpoint is
+// served; enabled: false removes it.
+func TestMetricsOnByDefault(t *testing.T) {
 	g := testgateway.Start(t, "")
-	if r := do(t, http.MethodGet, g.URL+"/metrics", ""); r.Status != http.StatusNotFound {
-		t.Fatalf("GET /metrics without metrics configured: %s, want 404", r)
+	if r := do(t, http.MethodGet, g.URL+"/metrics", ""); r.Status != http.StatusOK || !strings.Contains(r.Body, "tidegate_http_requests_total") {
+		t.Fatalf("GET /metrics without telemetry configured: %s, want 200 with the gateway's metrics", r)
+	}
+	off := testgateway.Start(t, strings.Replace(testgateway.DefaultConfig, "providers:", "telemetry:\n  metrics: {enabled: false}\nproviders:", 1))
+	if r := do(t, http.MethodGet, off.URL+"/metrics", ""); r.Status != http.StatusNotFound {
+		t.Fatalf("GET /metrics with metrics disabled: %s, want 404", r)
 	}
 }

@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 		opt(&o)
 	}
 	tel := cfg.Telemetry
-	if tel.Metrics.Enabled {
+	if tel.Metrics.On() {
 		o.metrics = metrics.New(metrics.Options{KeyLabels: tel.Metrics.KeyLabels, Runtime: true})
 	}
 	tr, err := tracing.New(ctx, tel.Tracing, version, os.Getenv)

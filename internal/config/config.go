@@ -469,7 +469,7 @@ func (c *Config) Validate() error {
 	c.validateCache(add)
 	c.validateToolLoops(add)
 	c.Telemetry.validate(add)
-	if c.Telemetry.Metrics.Enabled {
+	if c.Telemetry.Metrics.On() {
 		for _, name := range sortedKeys(c.APIs) {
 			a, p := c.APIs[name], c.Telemetry.Metrics.Path
 			if p == a.BasePath || strings.HasPrefix(p, a.BasePath+"/") || (a.MCP.On() && p == a.MCP.Path) {

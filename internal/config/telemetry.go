@@ -6,9 +6,11 @@ import (
 )
 
 // Telemetry is the `telemetry:` section: Prometheus metrics, the log
-// format and access log, and OpenTelemetry traces. Everything is off
-// unless configured (traces may also be enabled by the standard OTEL_*
-// environment variables).
+// format and access log, and OpenTelemetry traces. Metrics are on by
+// default (a scrape endpoint is what operators expect of a gateway, and
+// they cost about a microsecond per request); the access log and traces
+// are off unless configured (traces may also be enabled by the standard
+// OTEL_* environment variables).
 type Telemetry struct {
 	Metrics Metrics `yaml:"metrics"`
 	Logging Logging `yaml:"logging"`
@@ -17,7 +19,9 @@ type Telemetry struct {
 
 // Metrics serves Prometheus metrics.
 type Metrics struct {
-	Enabled bool `yaml:"enabled"`
+	// Enabled defaults to true; false serves no /metrics and keeps no
+	// collectors.
+	Enabled *bool `yaml:"enabled"`
 	// Path is where they are served (default /metrics).
 	Path string `yaml:"path"`
 	// BearerToken, when set, is required as "Authorization: Bearer …".
@@ -26,6 +30,9 @@ type Metrics struct {
 	// cost_dollars_total with key names (one series per key).
 	KeyLabels bool `yaml:"key_labels"`
 }
+
+// On reports whether metrics are served (the default).
+func (m Metrics) On() bool { return m.Enabled == nil || *m.Enabled }
 
 // Logging sets the process log's format and level and the access log.
 type Logging struct {

@@ -11,8 +11,8 @@ func TestTelemetryDefaultsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	tel := cfg.Telemetry
-	if tel.Metrics.Enabled || tel.Tracing.Enabled || tel.Logging.AccessLog {
-		t.Errorf("telemetry on without config: %+v", tel)
+	if !tel.Metrics.On() || tel.Tracing.Enabled || tel.Logging.AccessLog {
+		t.Errorf("want metrics on and the rest off without config: %+v", tel)
 	}
 	if tel.Metrics.Path != "/metrics" || tel.Logging.Format != "text" || tel.Logging.Level != "info" {
 		t.Errorf("defaults: %+v", tel)
@@ -35,7 +35,7 @@ telemetry:
 		t.Fatal(err)
 	}
 	tel := cfg.Telemetry
-	if !tel.Metrics.Enabled || tel.Metrics.Path != "/internal/metrics" || tel.Metrics.BearerToken != "a-long-scrape-token-123" || !tel.Metrics.KeyLabels {
+	if !tel.Metrics.On() || tel.Metrics.Path != "/internal/metrics" || tel.Metrics.BearerToken != "a-long-scrape-token-123" || !tel.Metrics.KeyLabels {
 		t.Errorf("metrics: %+v", tel.Metrics)
 	}
 	if tel.Logging != (Logging{Format: "json", Level: "debug", AccessLog: true}) {
