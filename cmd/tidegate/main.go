@@ -147,27 +147,17 @@ func versionCmd() *cobra.Command {
 }
 
 // loadConfig reads the file named by path or TIDEGATE_CONFIG, or builds the
-// zero-config from the environment; TIDEGATE_LISTEN overrides listen.
+// zero-config from the environment; TIDEGATE_* variables override any field
+// (docs/operations.md).
 func loadConfig(ctx context.Context, path string) (*config.Config, error) {
 	if path == "" {
 		path = os.Getenv("TIDEGATE_CONFIG")
 	}
-	var cfg *config.Config
+	o := config.EnvOverrides(os.Environ())
 	if path == "" {
-		cfg = config.FromEnv(os.Getenv, app.ProbeOllama(ctx, config.OllamaURL(os.Getenv)))
-	} else {
-		var err error
-		if cfg, err = config.Load(path, os.Getenv); err != nil {
-			return nil, err
-		}
+		return o.ApplyTo(config.FromEnv(os.Getenv, app.ProbeOllama(ctx, config.OllamaURL(os.Getenv))))
 	}
-	if l := os.Getenv("TIDEGATE_LISTEN"); l != "" {
-		cfg.Listen = l
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return config.LoadWith(path, os.Getenv, o)
 }
 
 func versionString() string {

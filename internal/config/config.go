@@ -244,6 +244,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the duration as a Go duration string ("30s").
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
 // D returns the duration, or def when unset.
 func (d Duration) D(def time.Duration) time.Duration {
 	if d == 0 {
@@ -255,11 +258,17 @@ func (d Duration) D(def time.Duration) time.Duration {
 // Load reads and validates the file at path, expanding ${VAR} and
 // ${VAR:-default} from getenv.
 func Load(path string, getenv func(string) string) (*Config, error) {
+	return LoadWith(path, getenv, nil)
+}
+
+// LoadWith is Load with environment overrides applied on top of the file
+// (after ${VAR} expansion, before validation).
+func LoadWith(path string, getenv func(string) string, o Overrides) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := parse(data, getenv, filepath.Dir(path))
+	cfg, err := parse(data, getenv, o, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -269,13 +278,23 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse decodes YAML strictly (unknown keys are errors), applies defaults
 // and validates. Relative spec paths are relative to the working directory.
 func Parse(data []byte, getenv func(string) string) (*Config, error) {
-	return parse(data, getenv, "")
+	return parse(data, getenv, nil, "")
 }
 
-// parse is Parse with relative paths resolved against dir.
-func parse(data []byte, getenv func(string) string, dir string) (*Config, error) {
+// ParseWith is Parse with environment overrides, and relative spec paths
+// resolved against dir ("": the working directory).
+func ParseWith(data []byte, getenv func(string) string, o Overrides, dir string) (*Config, error) {
+	return parse(data, getenv, o, dir)
+}
+
+// parse expands ${VAR}, applies the overrides, decodes strictly, applies
+// defaults and validates.
+func parse(data []byte, getenv func(string) string, o Overrides, dir string) (*Config, error) {
 	expanded, err := Expand(string(data), getenv)
 	if err != nil {
+		return nil, err
+	}
+	if expanded, err = withOverrides(expanded, o); err != nil {
 		return nil, err
 	}
 	cfg := Config{getenv: getenv}
