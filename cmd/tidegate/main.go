@@ -48,15 +48,16 @@ func serveCmd() *cobra.Command {
 			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			cfg, err := loadConfig(ctx, path)
+			cfg, src, err := loadSource(ctx, path)
 			if err != nil {
 				return err
 			}
 			logger = app.NewLogger(cfg.Telemetry.Logging, os.Stderr)
-			a, err := app.New(ctx, cfg, versionString(), logger)
+			a, err := app.New(ctx, cfg, versionString(), logger, app.WithSource(src))
 			if err != nil {
 				return err
 			}
+			go reloadOnHUP(ctx, a)
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -144,6 +145,30 @@ func versionCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "tidegate", versionString())
 		},
 	}
+}
+
+// reloadOnHUP re-reads the config file on every SIGHUP until ctx ends.
+func reloadOnHUP(ctx context.Context, a *app.App) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = a.Reload(ctx) // logged and counted by the app
+		}
+	}
+}
+
+// loadSource is loadConfig with what live reloads need to read it again.
+func loadSource(ctx context.Context, path string) (*config.Config, app.Source, error) {
+	if path == "" {
+		path = os.Getenv("TIDEGATE_CONFIG")
+	}
+	cfg, err := loadConfig(ctx, path)
+	return cfg, app.Source{Path: path, Getenv: os.Getenv, Overrides: config.EnvOverrides(os.Environ())}, err
 }
 
 // loadConfig reads the file named by path or TIDEGATE_CONFIG, or builds the
