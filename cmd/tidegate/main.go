@@ -19,8 +19,10 @@ import (
 	"github.com/tidegate/tidegate/internal/config"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version and revision are stamped at build time with -ldflags
+// "-X main.version=v1.2.3 -X main.revision=<git sha>" (the Dockerfile does;
+// a build with -buildvcs also records the revision itself).
+var version, revision = "", ""
 
 func main() {
 	if err := rootCmd().Execute(); err != nil {
@@ -35,7 +37,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), keysCmd(), usageCmd())
+	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), healthCmd(), keysCmd(), usageCmd())
 	return root
 }
 
@@ -136,16 +138,6 @@ operationIds and descriptions. Exits 1 when there is an error.
 
 // errLintFailed makes lint exit 1 once its findings are printed.
 var errLintFailed = errors.New("lint found errors")
-
-func versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "tidegate", versionString())
-		},
-	}
-}
 
 // reloadOnHUP re-reads the config file on every SIGHUP until ctx ends.
 func reloadOnHUP(ctx context.Context, a *app.App) {

@@ -109,6 +109,7 @@ func (a *App) initial(ctx context.Context, cfg *config.Config) (*generation, err
 			return nil, fmt.Errorf("read config: %w", err)
 		}
 		text = string(data)
+		a.fileHash = hashText(text)
 	}
 	if st == nil {
 		g, err := a.build(ctx, cfg)
@@ -208,10 +209,7 @@ func (a *App) Reload(ctx context.Context) error {
 // hash, every second): that sees edits, renames and the symlink swaps of
 // Kubernetes ConfigMap volumes alike.
 func (a *App) watchFile(ctx context.Context) {
-	last := ""
-	if data, err := os.ReadFile(a.o.source.Path); err == nil {
-		last = hashText(string(data))
-	}
+	last := a.fileHash // as read at start: a change made since is seen
 	t := time.NewTicker(a.o.poll)
 	defer t.Stop()
 	for {

@@ -546,54 +546,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Marshal renders the config as YAML (provider keys redacted), for lint
-// and debugging output.
+// Marshal renders the config as YAML with its secrets masked (see
+// Masked), for lint and debugging output and the admin API.
 func (c *Config) Marshal() []byte {
-	redacted := *c
-	redacted.Providers = make(map[string]Provider, len(c.Providers))
-	for k, p := range c.Providers {
-		for _, secret := range []*string{&p.APIKey, &p.Token, &p.SecretAccessKey, &p.SessionToken} {
-			if *secret != "" {
-				*secret = "REDACTED"
-			}
-		}
-		redacted.Providers[k] = p
-	}
-	redacted.APIs = make(map[string]API, len(c.APIs))
-	for k, a := range c.APIs {
-		if len(a.Headers) > 0 {
-			h := make(map[string]string, len(a.Headers))
-			for name := range a.Headers {
-				h[name] = "REDACTED"
-			}
-			a.Headers = h
-		}
-		redacted.APIs[k] = a
-	}
-	redacted.MCPServers = make(map[string]MCPServer, len(c.MCPServers))
-	for k, m := range c.MCPServers {
-		if len(m.Headers) > 0 {
-			h := make(map[string]string, len(m.Headers))
-			for name := range m.Headers {
-				h[name] = "REDACTED"
-			}
-			m.Headers = h
-		}
-		redacted.MCPServers[k] = m
-	}
-	if redacted.Telemetry.Metrics.BearerToken != "" {
-		redacted.Telemetry.Metrics.BearerToken = "REDACTED"
-	}
-	if len(c.Telemetry.Tracing.Headers) > 0 {
-		h := make(map[string]string, len(c.Telemetry.Tracing.Headers))
-		for name := range c.Telemetry.Tracing.Headers {
-			h[name] = "REDACTED"
-		}
-		redacted.Telemetry.Tracing.Headers = h
-	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	_ = enc.Encode(&redacted)
+	_ = enc.Encode(c.Masked())
 	return buf.Bytes()
 }

@@ -21,11 +21,18 @@ func isSecret(path []string) bool {
 	switch {
 	case len(path) == 1:
 		return path[0] == "store" || path[0] == "redis"
-	case len(path) == 3 && path[0] == "providers" && path[2] == "api_key":
-		return true
+	case len(path) == 3 && path[0] == "providers":
+		switch path[2] {
+		case "api_key", "token", "secret_access_key", "session_token":
+			return true
+		}
 	case len(path) == 3 && path[0] == "admin_keys" && path[2] == "key":
 		return true
-	case len(path) == 4 && (path[0] == "providers" || path[0] == "apis") && path[2] == "headers":
+	case len(path) == 4 && (path[0] == "providers" || path[0] == "apis" || path[0] == "mcp_servers") && path[2] == "headers":
+		return true
+	case len(path) == 3 && path[0] == "telemetry" && path[1] == "metrics" && path[2] == "bearer_token":
+		return true
+	case len(path) == 4 && path[0] == "telemetry" && path[1] == "tracing" && path[2] == "headers":
 		return true
 	}
 	return false
@@ -159,7 +166,12 @@ func (c *Config) Masked() *Config {
 	m.Redis = maskValue([]string{"redis"}, c.Redis)
 	m.Providers = make(map[string]Provider, len(c.Providers))
 	for k, p := range c.Providers {
-		p.APIKey = maskValue([]string{"providers", k, "api_key"}, p.APIKey)
+		for _, f := range []struct {
+			name string
+			v    *string
+		}{{"api_key", &p.APIKey}, {"token", &p.Token}, {"secret_access_key", &p.SecretAccessKey}, {"session_token", &p.SessionToken}} {
+			*f.v = maskValue([]string{"providers", k, f.name}, *f.v)
+		}
 		p.Headers = maskMap(p.Headers)
 		m.Providers[k] = p
 	}
@@ -168,6 +180,13 @@ func (c *Config) Masked() *Config {
 		a.Headers = maskMap(a.Headers)
 		m.APIs[k] = a
 	}
+	m.MCPServers = make(map[string]MCPServer, len(c.MCPServers))
+	for k, s := range c.MCPServers {
+		s.Headers = maskMap(s.Headers)
+		m.MCPServers[k] = s
+	}
+	m.Telemetry.Metrics.BearerToken = maskValue([]string{"telemetry", "metrics", "bearer_token"}, c.Telemetry.Metrics.BearerToken)
+	m.Telemetry.Tracing.Headers = maskMap(c.Telemetry.Tracing.Headers)
 	m.AdminKeys = make([]AdminKey, len(c.AdminKeys))
 	for i, k := range c.AdminKeys {
 		k.Key = Mask
