@@ -94,7 +94,7 @@ func TestComposeFile(t *testing.T) {
 		}
 	}
 	// The stack's tidegate config is valid, with the environment it gets.
-	cfg, err := config.LoadWith("tidegate.yaml", func(k string) string {
+	cfg, err := config.LoadWith("config/tidegate.yaml", func(k string) string {
 		return map[string]string{"OPENAI_API_KEY": "sk-test"}[k]
 	}, nil)
 	if err != nil {
