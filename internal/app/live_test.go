@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/testupstream"
@@ -231,12 +233,35 @@ func TestInFlightStreamKeepsItsConfig(t *testing.T) {
 	}
 }
 
+// sdkChat sends one chat completion with the OpenAI SDK and returns the
+// answer's text.
+func sdkChat(c openai.Client, model string, stream bool) (string, error) {
+	params := openai.ChatCompletionNewParams{Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}
+	if !stream {
+		res, err := c.Chat.Completions.New(context.Background(), params)
+		if err != nil {
+			return "", err
+		}
+		return res.Choices[0].Message.Content, nil
+	}
+	s := c.Chat.Completions.NewStreaming(context.Background(), params)
+	defer s.Close()
+	var text strings.Builder
+	for s.Next() {
+		for _, ch := range s.Current().Choices {
+			text.WriteString(ch.Delta.Content)
+		}
+	}
+	return text.String(), s.Err()
+}
+
 // Requests flow without a single failure while the config flips every
 // 100 ms between two providers and two keys.
 func TestReloadUnderLoad(t *testing.T) {
 	l := newLive(t, "")
 	l.start()
 	texts := []string{l.cfgText(keyA, "oai", ""), l.cfgText(keyB, "ant", "")}
+	client := openai.NewClient(option.WithBaseURL(l.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var ok, failed atomic.Int64
@@ -248,12 +273,11 @@ func TestReloadUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				st, body := chat(t, l.url, "gpt", w%2 == 0)
-				if st == 200 && (strings.Contains(body, "Hello") || strings.Contains(body, "[DONE]")) {
+				if text, err := sdkChat(client, "gpt", w%2 == 0); err == nil && strings.Contains(text, "Hello") {
 					ok.Add(1)
 				} else {
 					failed.Add(1)
-					t.Errorf("request failed: %d %s", st, body)
+					t.Errorf("request failed: %q %v", text, err)
 				}
 			}
 		})
@@ -512,8 +536,9 @@ func TestReplicasConverge(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		t.Logf("version %d reached the other replica after %v", want, time.Since(start))
-		if st, _ := chat(t, srvB.URL, fmt.Sprintf("gpt%d", i), false); st != 200 || lastKey(l.oai) != key {
-			t.Fatalf("replica b after version %d: %d key %q", want, st, lastKey(l.oai))
+		clientB := openai.NewClient(option.WithBaseURL(srvB.URL+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+		if _, err := sdkChat(clientB, fmt.Sprintf("gpt%d", i), false); err != nil || lastKey(l.oai) != key {
+			t.Fatalf("replica b after version %d: %v key %q", want, err, lastKey(l.oai))
 		}
 	}
 	// Rollback through b reaches a too.
