@@ -77,7 +77,7 @@ func render(t *testing.T, args ...string) map[string]object {
 	objs := map[string]object{}
 	dec := yaml.NewDecoder(bytes.NewReader(out))
 	for {
-		var o object
+		var o map[string]any // not object: yaml.v3 would make every nested map one
 		err := dec.Decode(&o)
 		if errors.Is(err, io.EOF) {
 			break
@@ -86,7 +86,7 @@ func render(t *testing.T, args ...string) map[string]object {
 			t.Fatalf("rendered YAML: %v\n%s", err, out)
 		}
 		if o != nil {
-			objs[o.get("kind").(string)] = o
+			objs[o["kind"].(string)] = o
 		}
 	}
 	return objs
