@@ -10,6 +10,7 @@ func TestMaskedConfig(t *testing.T) {
 store: postgres://u:secret-pw@db:5432/x
 providers:
   oai: {type: openai, base_url: "http://127.0.0.1:9/v1", api_key: sk-live-1, headers: {X-Org: org-secret}}
+  aws: {type: bedrock, region: us-east-1, access_key_id: AKIA1, secret_access_key: aws-secret-1, session_token: aws-session-1}
 models:
   gpt: {provider: oai, model: gpt-4o}
 admin_keys:
@@ -19,7 +20,7 @@ admin_keys:
 		t.Fatal(err)
 	}
 	out := string(cfg.Marshal())
-	for _, leak := range []string{"secret-pw", "sk-live-1", "org-secret", "admin-key-0123456789"} {
+	for _, leak := range []string{"secret-pw", "sk-live-1", "org-secret", "admin-key-0123456789", "aws-secret-1", "aws-session-1"} {
 		if strings.Contains(out, leak) {
 			t.Fatalf("Marshal leaks %q:\n%s", leak, out)
 		}

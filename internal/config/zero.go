@@ -78,7 +78,11 @@ func (o Overrides) ApplyTo(cfg *Config) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
-	out, err := parse(text, func(string) string { return "" }, o, "")
+	getenv := cfg.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	out, err := parse(text, getenv, o, "")
 	if err != nil {
 		return nil, err
 	}
