@@ -167,6 +167,7 @@ func (a *App) restartOnly(cfg *config.Config) {
 	}{
 		{"listen", old.Listen, cfg.Listen}, {"store", old.Store, cfg.Store}, {"redis", old.Redis, cfg.Redis},
 		{"counters", old.Counters, cfg.Counters},
+		{"cache store", [3]any{old.Cache.Backend, old.Cache.MaxBytes, old.Cache.Prefix}, [3]any{cfg.Cache.Backend, cfg.Cache.MaxBytes, cfg.Cache.Prefix}},
 		{"server timeouts", [4]config.Duration{old.Server.ReadHeaderTimeout, old.Server.ReadTimeout, old.Server.IdleTimeout, old.Server.ShutdownTimeout},
 			[4]config.Duration{cfg.Server.ReadHeaderTimeout, cfg.Server.ReadTimeout, cfg.Server.IdleTimeout, cfg.Server.ShutdownTimeout}},
 	} {

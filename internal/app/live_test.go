@@ -557,3 +557,39 @@ func TestReplicasConverge(t *testing.T) {
 		t.Fatalf("replica a after rollback: %d", st)
 	}
 }
+
+// The response cache's store outlives reloads: an answer cached before a
+// reload is served after it. Switching caching on needs a restart.
+func TestCacheSurvivesReload(t *testing.T) {
+	l := newLive(t, "")
+	l.write(l.cfgText(keyA, "oai", "cache: {all_models: true}\n"))
+	l.start()
+	send := func() string {
+		resp, err := http.Post(l.url+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"gpt","messages":[{"role":"user","content":"cache me"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.Header.Get("x-tidegate-cache")
+	}
+	if got := send(); got != "miss" {
+		t.Fatalf("first: %q", got)
+	}
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyA, "oai", "cache: {all_models: true}\naliases: {fast: gpt}\n"), "file", "file"); err != nil {
+		t.Fatal(err)
+	}
+	if got := send(); got != "hit" || l.oai.Posts() != 1 {
+		t.Fatalf("after reload: %q, upstream posts %d", got, l.oai.Posts())
+	}
+
+	off := newLive(t, "")
+	off.start()
+	if _, err := off.app.commit(context.Background(), off.cfgText(keyA, "oai", "cache: {all_models: true}\n"), "file", "file"); err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("turning the cache on live: %v", err)
+	}
+}
