@@ -118,16 +118,19 @@ func (a *App) initial(ctx context.Context, cfg *config.Config) (*generation, err
 		}
 		return g, err
 	}
+	var fileVersion *store.ConfigVersion // the version that records the file as it is
 	if text != "" {
 		last, err := st.LatestConfigVersion(ctx, store.SourceFile)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("config versions: %w", err)
 		}
 		if last == nil || last.Hash != hashText(text) {
-			if err := st.AddConfigVersion(ctx, &store.ConfigVersion{Author: store.SourceFile, Source: store.SourceFile, YAML: text}); err != nil {
+			last = &store.ConfigVersion{Author: store.SourceFile, Source: store.SourceFile, YAML: text}
+			if err := st.AddConfigVersion(ctx, last); err != nil {
 				return nil, fmt.Errorf("config versions: %w", err)
 			}
 		}
+		fileVersion = last
 	}
 	latest, err := st.LatestConfigVersion(ctx, "")
 	if errors.Is(err, store.ErrNotFound) { // no file, no versions yet
@@ -147,12 +150,20 @@ func (a *App) initial(ctx context.Context, cfg *config.Config) (*generation, err
 		}
 	}
 	g, err := a.build(ctx, use)
+	if err != nil && use != cfg {
+		a.logger.Error("stored config version cannot serve here; serving the file", "version", latest.Version, "error", err)
+		usedText = text
+		g, err = a.build(ctx, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
 	g.text = usedText
-	if usedText == latest.YAML {
+	switch {
+	case usedText == latest.YAML:
 		g.meta = *latest
+	case fileVersion != nil && usedText == fileVersion.YAML:
+		g.meta = *fileVersion
 	}
 	return g, nil
 }

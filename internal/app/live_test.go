@@ -23,6 +23,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/store"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -591,5 +592,22 @@ func TestCacheSurvivesReload(t *testing.T) {
 	off.start()
 	if _, err := off.app.commit(context.Background(), off.cfgText(keyA, "oai", "cache: {all_models: true}\n"), "file", "file"); err == nil || !strings.Contains(err.Error(), "restart") {
 		t.Fatalf("turning the cache on live: %v", err)
+	}
+}
+
+// A stored version that cannot serve on this replica (here: a policy that
+// does not compile, written past the API's validation) does not keep the
+// gateway from starting: it serves the file.
+func TestStartFallsBackToTheFile(t *testing.T) {
+	l := newLive(t, "sqlite://"+filepath.Join(t.TempDir(), "tg.db"))
+	first := l.start()
+	bad := l.cfgText(keyB, "oai", "targets:\n  t: {provider: oai, model: x}\npolicies:\n  - {when: \"request.nope(\", target: t}\n")
+	if err := first.base.store.AddConfigVersion(context.Background(), &store.ConfigVersion{Author: "x", Source: store.SourceAPI, YAML: bad}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	second := l.start()
+	if second.ConfigVersion() != 1 || second.Config().Providers["oai"].APIKey != keyA {
+		t.Fatalf("version %d key %q", second.ConfigVersion(), second.Config().Providers["oai"].APIKey)
 	}
 }
