@@ -37,7 +37,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), healthCmd(), keysCmd(), usageCmd())
+	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), healthCmd(), envCmd(), keysCmd(), usageCmd())
 	return root
 }
 

@@ -11,9 +11,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tidegate/tidegate/internal/config"
 )
 
 // healthCmd probes a running gateway: the container HEALTHCHECK of an
@@ -111,5 +114,20 @@ func writeVersion(w io.Writer) {
 			v += " => " + d.Replace.Path + " " + d.Replace.Version
 		}
 		fmt.Fprintf(w, "dep\t%s\t%s\t%s\n", d.Path, v, d.Sum)
+	}
+}
+
+// envCmd lists the environment overrides of every config field.
+func envCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "env",
+		Short: "List every TIDEGATE_* variable that overrides a config field",
+		Run: func(cmd *cobra.Command, _ []string) {
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			for _, r := range config.EnvReference() {
+				fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
+			}
+			w.Flush()
+		},
 	}
 }

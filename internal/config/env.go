@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,3 +311,44 @@ func withOverrides(text string, o Overrides) (string, error) {
 	}
 	return buf.String(), nil
 }
+
+// EnvReference lists every override variable with the field it sets, one
+// "TIDEGATE_… path" pair per field, in struct order: <NAME> stands for a
+// map key and <N> for a list index (docs/operations.md).
+func EnvReference() [][2]string {
+	var out [][2]string
+	var walk func(t reflect.Type, env, path string, seen []reflect.Type)
+	walk = func(t reflect.Type, env, path string, seen []reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if path != "" {
+			out = append(out, [2]string{env, path})
+		}
+		if slices.Contains(seen, t) {
+			return // a recursive type: its fields are listed above
+		}
+		seen = append(seen, t)
+		switch t.Kind() {
+		case reflect.Struct:
+			if t == reflect.TypeFor[Duration]() {
+				return
+			}
+			for i := range t.NumField() {
+				if name := yamlName(t.Field(i)); name != "" {
+					walk(t.Field(i).Type, envJoin(env, strings.ToUpper(name)), join(path, name), seen)
+				}
+			}
+		case reflect.Map:
+			walk(t.Elem(), envJoin(env, "<NAME>"), join(path, "<name>"), seen)
+		case reflect.Slice:
+			if !isScalar(t.Elem()) {
+				walk(t.Elem(), envJoin(env, "<N>"), path+"[<n>]", seen)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config](), "TIDEGATE", "", nil)
+	return out
+}
+
+func envJoin(env, word string) string { return env + "_" + word }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 const envBase = `
@@ -121,4 +123,27 @@ func FuzzEnvOverrides(f *testing.F) {
 		o := Overrides{name: value}
 		_, _ = ParseWith([]byte(envBase), env(nil), o, "") // must not panic
 	})
+}
+
+// Every variable EnvReference lists resolves to its field.
+func TestEnvReferenceResolves(t *testing.T) {
+	refs := EnvReference()
+	if len(refs) < 50 {
+		t.Fatalf("only %d variables", len(refs))
+	}
+	for _, r := range refs {
+		name := strings.NewReplacer("<NAME>", "X", "<N>", "0").Replace(r[0])
+		want := strings.NewReplacer("<name>", "x", "<n>", "0").Replace(r[1])
+		var doc yaml.Node
+		if err := (Overrides{name: "1"}).apply(&doc); err != nil && strings.Contains(err.Error(), "has no field") {
+			t.Errorf("%s does not resolve: %v", name, err)
+			continue
+		}
+		var got []string
+		walkScalars(&doc, nil, func(path []string, _ *yaml.Node) { got = append(got, strings.Join(path, ".")) })
+		wantPath := strings.ReplaceAll(strings.ReplaceAll(want, "[", "."), "]", "")
+		if len(got) != 1 || got[0] != wantPath {
+			t.Errorf("%s set %v, want %s", name, got, wantPath)
+		}
+	}
 }
