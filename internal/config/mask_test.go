@@ -15,12 +15,14 @@ models:
   gpt: {provider: oai, model: gpt-4o}
 admin_keys:
   - {name: ops, key: admin-key-0123456789, scope: admin}
+mcp_servers:
+  weather: {url: "https://mcp.example/mcp", headers: {Authorization: "Bearer mcp-secret-1"}}
 `), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := string(cfg.Marshal())
-	for _, leak := range []string{"secret-pw", "sk-live-1", "org-secret", "admin-key-0123456789", "aws-secret-1", "aws-session-1"} {
+	for _, leak := range []string{"secret-pw", "sk-live-1", "org-secret", "admin-key-0123456789", "aws-secret-1", "aws-session-1", "mcp-secret-1"} {
 		if strings.Contains(out, leak) {
 			t.Fatalf("Marshal leaks %q:\n%s", leak, out)
 		}
