@@ -64,6 +64,11 @@ func (a *App) ConfigVersion() int64 { return a.gen.Load().meta.Version }
 func (a *App) Config() *config.Config { return a.gen.Load().cfg }
 
 func (a *App) report(origin string, version int64, err error) {
+	result := "applied"
+	if err != nil {
+		result = "rejected"
+	}
+	a.base.metrics.ConfigReload(origin, result)
 	if err != nil {
 		a.stats.rejected.Add(1)
 		a.logger.Error("config reload rejected; the previous config keeps serving", "origin", origin, "version", version, "error", err)
@@ -178,6 +183,7 @@ func (a *App) restartOnly(cfg *config.Config) {
 	}{
 		{"listen", old.Listen, cfg.Listen}, {"store", old.Store, cfg.Store}, {"redis", old.Redis, cfg.Redis},
 		{"counters", old.Counters, cfg.Counters},
+		{"telemetry metrics and tracing", [2]any{old.Telemetry.Metrics, old.Telemetry.Tracing}, [2]any{cfg.Telemetry.Metrics, cfg.Telemetry.Tracing}},
 		{"cache store", [3]any{old.Cache.Backend, old.Cache.MaxBytes, old.Cache.Prefix}, [3]any{cfg.Cache.Backend, cfg.Cache.MaxBytes, cfg.Cache.Prefix}},
 		{"server timeouts", [4]config.Duration{old.Server.ReadHeaderTimeout, old.Server.ReadTimeout, old.Server.IdleTimeout, old.Server.ShutdownTimeout},
 			[4]config.Duration{cfg.Server.ReadHeaderTimeout, cfg.Server.ReadTimeout, cfg.Server.IdleTimeout, cfg.Server.ShutdownTimeout}},

@@ -611,3 +611,31 @@ func TestStartFallsBackToTheFile(t *testing.T) {
 		t.Fatalf("version %d key %q", second.ConfigVersion(), second.Config().Providers["oai"].APIKey)
 	}
 }
+
+// Reloads are counted in tidegate_config_reloads_total when metrics are on.
+func TestReloadMetrics(t *testing.T) {
+	l := newLive(t, "")
+	const tel = "telemetry: {metrics: {enabled: true}}\n"
+	l.write(l.cfgText(keyA, "oai", tel))
+	l.start()
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", tel), "file", "file"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "nope", tel), "api", "ops"); err == nil {
+		t.Fatal("invalid config applied")
+	}
+	resp, err := http.Get(l.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`tidegate_config_reloads_total{origin="file",result="applied"} 1`,
+		`tidegate_config_reloads_total{origin="api",result="rejected"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
