@@ -19,8 +19,10 @@ import (
 	"github.com/tidegate/tidegate/internal/config"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version and revision are stamped at build time with -ldflags
+// "-X main.version=v1.2.3 -X main.revision=<git sha>" (the Dockerfile does;
+// a build with -buildvcs also records the revision itself).
+var version, revision = "", ""
 
 func main() {
 	if err := rootCmd().Execute(); err != nil {
@@ -35,7 +37,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), keysCmd(), usageCmd())
+	root.AddCommand(serveCmd(), lintCmd(), versionCmd(), healthCmd(), envCmd(), keysCmd(), usageCmd())
 	return root
 }
 
@@ -48,15 +50,16 @@ func serveCmd() *cobra.Command {
 			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			cfg, err := loadConfig(ctx, path)
+			cfg, src, err := loadSource(ctx, path)
 			if err != nil {
 				return err
 			}
 			logger = app.NewLogger(cfg.Telemetry.Logging, os.Stderr)
-			a, err := app.New(ctx, cfg, versionString(), logger)
+			a, err := app.New(ctx, cfg, versionString(), logger, app.WithSource(src))
 			if err != nil {
 				return err
 			}
+			go reloadOnHUP(ctx, a)
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -136,38 +139,42 @@ operationIds and descriptions. Exits 1 when there is an error.
 // errLintFailed makes lint exit 1 once its findings are printed.
 var errLintFailed = errors.New("lint found errors")
 
-func versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "tidegate", versionString())
-		},
+// reloadOnHUP re-reads the config file on every SIGHUP until ctx ends.
+func reloadOnHUP(ctx context.Context, a *app.App) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = a.Reload(ctx) // logged and counted by the app
+		}
 	}
 }
 
+// loadSource is loadConfig with what live reloads need to read it again.
+func loadSource(ctx context.Context, path string) (*config.Config, app.Source, error) {
+	if path == "" {
+		path = os.Getenv("TIDEGATE_CONFIG")
+	}
+	cfg, err := loadConfig(ctx, path)
+	return cfg, app.Source{Path: path, Getenv: os.Getenv, Overrides: config.EnvOverrides(os.Environ())}, err
+}
+
 // loadConfig reads the file named by path or TIDEGATE_CONFIG, or builds the
-// zero-config from the environment; TIDEGATE_LISTEN overrides listen.
+// zero-config from the environment; TIDEGATE_* variables override any field
+// (docs/operations.md).
 func loadConfig(ctx context.Context, path string) (*config.Config, error) {
 	if path == "" {
 		path = os.Getenv("TIDEGATE_CONFIG")
 	}
-	var cfg *config.Config
+	o := config.EnvOverrides(os.Environ())
 	if path == "" {
-		cfg = config.FromEnv(os.Getenv, app.ProbeOllama(ctx, config.OllamaURL(os.Getenv)))
-	} else {
-		var err error
-		if cfg, err = config.Load(path, os.Getenv); err != nil {
-			return nil, err
-		}
+		return o.ApplyTo(config.FromEnv(os.Getenv, app.ProbeOllama(ctx, config.OllamaURL(os.Getenv))))
 	}
-	if l := os.Getenv("TIDEGATE_LISTEN"); l != "" {
-		cfg.Listen = l
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return config.LoadWith(path, os.Getenv, o)
 }
 
 func versionString() string {

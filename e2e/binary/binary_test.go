@@ -19,8 +19,16 @@ func TestVersion(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("tidegate version: exit %d: %s", code, out)
 	}
-	if !regexp.MustCompile(`^tidegate \S+\n$`).MatchString(out) {
-		t.Errorf("tidegate version printed %q, want \"tidegate <version>\"", out)
+	if !regexp.MustCompile(`^tidegate \S+\n`).MatchString(out) {
+		t.Errorf("tidegate version printed %q, want \"tidegate <version>\" first", out)
+	}
+	// Provenance: the toolchain, the main module and every dependency
+	// with its checksum, as `go version -m` reports them.
+	for _, re := range []string{`(?m)^go\tgo1\.\d+`, `(?m)^module\tgithub\.com/tidegate/tidegate\t`,
+		`(?m)^dep\tgithub\.com/jackc/pgx/v5\tv5\.\d+\.\d+\th1:`, `(?m)^fips140\t(on|off)$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("tidegate version lacks %s:\n%s", re, out)
+		}
 	}
 }
 
@@ -29,7 +37,8 @@ func TestVersion(t *testing.T) {
 func TestZeroConfig(t *testing.T) {
 	bin.Need(t)
 	versionOut, _ := runCmd(t, testbinary.Env(t), "version")
-	version := strings.TrimSpace(strings.TrimPrefix(versionOut, "tidegate "))
+	first, _, _ := strings.Cut(versionOut, "\n")
+	version := strings.TrimSpace(strings.TrimPrefix(first, "tidegate "))
 
 	addr := testbinary.FreeAddr(t)
 	p := serve(t, testbinary.Env(t, "TIDEGATE_LISTEN="+addr), addr)

@@ -46,6 +46,12 @@ type Options struct {
 	// key, user or team (create, update, revoke, rotate, delete), e.g. to
 	// invalidate caches of the request path.
 	OnChange func()
+	// Config serves /admin/config (GET, PUT), /admin/config/history and
+	// /admin/config/rollback/{version}; nil: not served.
+	Config ConfigService
+	// Writes, when set, serialises mutations with other handlers that
+	// share it (one per config version while a reload swaps them).
+	Writes *sync.Mutex
 }
 
 // maxBody bounds admin request bodies.
@@ -59,10 +65,11 @@ type handler struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onChange func()
+	config   ConfigService
 	// writes serialises mutations in this process: they read, change and
 	// write whole records, so a PATCH racing a rotation could otherwise
 	// write the old hash back.
-	writes sync.Mutex
+	writes *sync.Mutex
 }
 
 type adminKey struct {
@@ -73,7 +80,10 @@ type adminKey struct {
 
 // New returns the admin API handler; mount it at "/admin/".
 func New(opts Options) http.Handler {
-	h := &handler{store: opts.Store, now: opts.Now, log: opts.Logger, onChange: opts.OnChange}
+	h := &handler{store: opts.Store, now: opts.Now, log: opts.Logger, onChange: opts.OnChange, config: opts.Config, writes: opts.Writes}
+	if h.writes == nil {
+		h.writes = new(sync.Mutex)
+	}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -156,7 +166,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn, ok := rt[r.Method]
 	if !ok {
 		methods := make([]string, 0, len(rt))
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			if rt[m] != nil {
 				methods = append(methods, m)
 			}
@@ -202,6 +212,9 @@ func (h *handler) match(path string) (route, string) {
 		if p == "" {
 			return nil, ""
 		}
+	}
+	if parts[0] == "config" {
+		return h.configRoute(parts)
 	}
 	switch {
 	case len(parts) == 1:

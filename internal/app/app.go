@@ -11,9 +11,10 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -31,21 +32,24 @@ import (
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/server"
 	"github.com/tidegate/tidegate/internal/store"
-	"github.com/tidegate/tidegate/internal/tokens"
-	"github.com/tidegate/tidegate/internal/tracing"
 )
 
-// App is a configured gateway.
+// App is a configured gateway: a long-lived base (store, counters, usage
+// writer) and the current config version's generation (providers, router,
+// gates, APIs, server), which a reload replaces atomically.
 type App struct {
-	cfg       *config.Config
-	handler   http.Handler
-	logger    *slog.Logger
-	router    *router.Router
-	providers map[string]llm.Provider
-	gov       *governance
-	apis      *apis
-	cache     *cache.Cache
-	tracing   *tracing.Tracing
+	logger  *slog.Logger
+	version string
+	o       options
+	base    *base
+	gen     atomic.Pointer[generation]
+	// swapped wakes the health-check loop when a generation is replaced.
+	swapped chan struct{}
+	// applying serialises reloads (file, SIGHUP, admin API, other replicas).
+	applying sync.Mutex
+	handler  http.Handler
+	stats    reloadStats
+	fileHash string // of the config file as read at start
 }
 
 // Option adjusts how New builds the gateway (tests inject a clock).
@@ -55,8 +59,11 @@ type options struct {
 	clock         router.Clock
 	rand          func() float64
 	cacheObserver func(model, result string)
-	metrics       *metrics.Metrics
+	metrics       *metrics.Metrics // set by New from the base
 	tracer        trace.Tracer
+	source        Source
+	onReload      func(ReloadEvent)
+	poll          time.Duration
 }
 
 // WithCacheObserver is called once per request to a cached model with
@@ -72,115 +79,143 @@ func WithClock(c router.Clock) Option { return func(o *options) { o.clock = c } 
 // WithRand makes the router draw jitter and exploration from f.
 func WithRand(f func() float64) Option { return func(o *options) { o.rand = f } }
 
-// New builds the gateway from a validated config.
+// New builds the gateway from a validated config. With WithSource, the
+// config file is watched and, with a store, synchronised with the stored
+// config versions (see docs/operations.md for the precedence).
 func New(ctx context.Context, cfg *config.Config, version string, logger *slog.Logger, opts ...Option) (*App, error) {
-	var o options
+	a := &App{logger: logger, version: version, swapped: make(chan struct{}, 1)}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
 	for _, opt := range opts {
-		opt(&o)
+		opt(&a.o)
 	}
-	tel := cfg.Telemetry
-	if tel.Metrics.On() {
-		o.metrics = metrics.New(metrics.Options{KeyLabels: tel.Metrics.KeyLabels, Runtime: true})
+	if a.o.source.Getenv == nil {
+		a.o.source.Getenv = func(string) string { return "" }
 	}
-	tr, err := tracing.New(ctx, tel.Tracing, version, os.Getenv)
+	if a.o.poll == 0 {
+		a.o.poll = time.Second
+	}
+	b, err := openBase(ctx, cfg, cache.Options{Observe: a.o.cacheObserver}, version, a.logger)
 	if err != nil {
 		return nil, err
 	}
-	o.tracer = tr.Tracer()
-	cat, providers, rt, err := build(cfg, logger, o)
+	a.base = b
+	a.o.metrics, a.o.tracer = b.metrics, b.tracing.Tracer() // for every version's router
+	g, err := a.initial(ctx, cfg)
 	if err != nil {
-		_ = tr.Shutdown(ctx)
+		b.close()
 		return nil, err
 	}
+	a.gen.Store(g)
+	// Registered once: the snapshot reads whichever router serves now.
+	b.metrics.WatchCircuits(func() []metrics.Circuit { return a.gen.Load().router.Circuits() })
+	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A request keeps the generation it started on to its end.
+		a.gen.Load().server.ServeHTTP(w, r)
+	})
+	return a, nil
+}
+
+// generation is everything built from one config version.
+type generation struct {
+	cfg       *config.Config
+	meta      store.ConfigVersion // Version 0: not (yet) a stored version
+	text      string              // the YAML as written; "" when built from a struct
+	server    *server.Server
+	router    *router.Router
+	providers map[string]llm.Provider
+	gates     *gates
+	apis      *apis
+	cache     *cache.Cache // shares the base's store; nil: no model cached
+}
+
+// build makes a generation from a validated config; any error means the
+// config cannot serve (a routing condition or a spec that does not
+// compile, a store it would need, …).
+func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
+	a.restartOnly(cfg)
+	cat, providers, rt, err := build(cfg, a.logger, a.o)
+	if err != nil {
+		closeIdle(providers)
+		return nil, err
+	}
+	g := &generation{cfg: cfg, router: rt, providers: providers}
 	guards, err := guard.New(cfg)
-	if err != nil {
-		_ = tr.Shutdown(ctx)
-		closeIdle(providers)
-		return nil, err
+	if err == nil {
+		g.cache, err = a.base.responseCache(cfg)
 	}
-	if o.metrics != nil {
-		o.cacheObserver = countCache(o.metrics, o.cacheObserver)
+	if err == nil {
+		g.gates, err = a.base.gates(cfg, cat, a.configService(), a.logger)
 	}
-	responses, err := cache.New(cfg, cache.Options{Observe: o.cacheObserver})
-	if err != nil {
-		_ = tr.Shutdown(ctx)
-		closeIdle(providers)
-		return nil, err
-	}
-	gov, err := buildGovernance(ctx, cfg, cat, logger, o.metrics)
-	if err != nil {
-		_ = tr.Shutdown(ctx)
-		closeIdle(providers)
-		_ = responses.Close()
-		return nil, err
-	}
-	if apiKeys(cfg) && gov.apiGate == nil {
-		err = errors.New("apis with auth: keys need a store")
-	}
-	var inbound *apis
 	var srv *server.Server
 	if err == nil {
 		var usage *govern.Gate // records auth: jwt calls when there is a usage log
-		if gov.store != nil {
-			usage = gov.gate
+		if a.base.store != nil {
+			usage = g.gates.gate
 		}
-		inbound, err = buildAPIs(ctx, cfg, guards, gov.apiGate, usage, gov.counter, func(dialect, model string) http.Handler {
+		g.apis, err = buildAPIs(ctx, cfg, guards, g.gates.apiGate, usage, a.base.counter, func(dialect, model string) http.Handler {
 			return srv.LLMHandler(dialect, model) // srv is set below, before anything is served
-		}, logger, o.metrics)
+		}, a.logger, a.base.metrics)
 	}
 	if err != nil {
-		_ = tr.Shutdown(ctx)
-		gov.close()
 		closeIdle(providers)
-		_ = responses.Close()
 		return nil, err
 	}
-	for _, w := range inbound.warnings {
-		logger.Warn("api spec", "warning", w)
+	for _, w := range g.apis.warnings {
+		a.logger.Warn("api spec", "warning", w)
 	}
-	ids := modelIDs(ctx, rt, cfg, providers, cat, logger)
-	mounts := inbound.mounts
-	if gov.admin != nil { // the dashboard is a client of the admin API
+	ids := modelIDs(ctx, rt, cfg, providers, cat, a.logger)
+	mounts := g.apis.mounts
+	if g.gates.admin != nil { // the dashboard is a client of the admin API
 		mounts = maps.Clone(mounts)
-		accounts := gov.gate // the gate that checks keys, for the key holders' view
-		if gov.apiGate != nil {
-			accounts = gov.apiGate
+		accounts := g.gates.gate // the gate that checks keys, for the key holders' view
+		if g.gates.apiGate != nil {
+			accounts = g.gates.apiGate
 		}
-		dash := dashboard.New(dashboard.Options{Gate: accounts, Store: gov.store, Models: ids, Logger: logger})
+		dash := dashboard.New(dashboard.Options{Gate: accounts, Store: a.base.store, Models: ids, Logger: a.logger})
 		mounts[dashboard.Prefix] = dash
 		mounts[dashboard.Prefix+"/"] = dash
 	}
-	if o.metrics != nil {
-		o.metrics.WatchCircuits(rt.Circuits)
+	tel := a.base.cfg.Telemetry // metrics and tracing are the base's: restart-only
+	if a.base.metrics != nil {
 		mounts = maps.Clone(mounts)
-		mounts["GET "+tel.Metrics.Path] = o.metrics.Handler(tel.Metrics.BearerToken)
+		mounts["GET "+tel.Metrics.Path] = a.base.metrics.Handler(tel.Metrics.BearerToken)
 	}
 	var access *slog.Logger
-	if tel.Logging.AccessLog {
-		access = logger
+	if cfg.Telemetry.Logging.AccessLog {
+		access = a.logger
 	}
 	srv = server.New(server.Options{
 		Router:       rt,
-		Tokens:       tokens.New(),
-		Logger:       logger,
-		Version:      version,
+		Tokens:       a.base.tokens,
+		Logger:       a.logger,
+		Version:      a.version,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		ModelIDs:     ids,
 		ModelInfo:    modelInfo(rt, cat),
-		Gate:         gov.gate,
-		Store:        responseStore(cfg, gov.store),
+		Gate:         g.gates.gate,
+		Store:        responseStore(cfg, a.base.store),
 		Providers:    providers,
-		Admin:        gov.admin,
+		Admin:        g.gates.admin,
 		Mounts:       mounts,
 		Guards:       guards,
-		Cache:        responses,
-		ToolLoops:    buildToolLoops(cfg, inbound, version, logger),
-		Metrics:      o.metrics,
+		Cache:        g.cache,
+		ToolLoops:    buildToolLoops(cfg, g.apis, a.version, a.logger),
+		Metrics:      a.base.metrics,
 		AccessLog:    access,
-		Tracer:       o.tracer,
+		Tracer:       a.o.tracer,
 		MetricsPath:  tel.Metrics.Path,
 	})
-	return &App{cfg: cfg, handler: srv, logger: logger, router: rt, providers: providers, gov: gov, apis: inbound, cache: responses, tracing: tr}, nil
+	g.server = srv
+	return g, nil
+}
+
+// release lets go of a replaced generation's idle upstream connections;
+// requests still running on it finish undisturbed.
+func (g *generation) release() {
+	closeIdle(g.providers)
+	g.apis.close()
 }
 
 // Check builds everything a config describes without serving or calling
@@ -266,15 +301,8 @@ func policyRules(ps []config.Policy) []policy.Rule {
 // Close flushes the usage log, closes the store and counters, and releases
 // the providers' idle upstream connections.
 func (a *App) Close() {
-	a.gov.close()
-	closeIdle(a.providers)
-	a.apis.close()
-	_ = a.cache.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.tracing.Shutdown(ctx); err != nil {
-		a.logger.Warn("trace export on shutdown failed", "error", err)
-	}
+	a.base.close()
+	a.gen.Load().release()
 }
 
 func closeIdle(providers map[string]llm.Provider) {
@@ -285,10 +313,49 @@ func closeIdle(providers map[string]llm.Provider) {
 	}
 }
 
-// RunBackground runs the gateway's background work — the providers'
-// active health checks — until ctx ends, and returns once it has stopped.
+// RunBackground runs the gateway's background work until ctx ends, and
+// returns once it has stopped: the current generation's active health
+// checks (restarted on every reload), the config file watch (WithSource),
+// and, with a store, the watch for config versions made by other replicas.
 // Serve runs it; tests that serve Handler themselves may run it too.
-func (a *App) RunBackground(ctx context.Context) { a.router.RunHealthChecks(ctx) }
+func (a *App) RunBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.runHealth(ctx) })
+	if a.o.source.Path != "" {
+		wg.Go(func() { a.watchFile(ctx) })
+	}
+	if a.base.store != nil {
+		wg.Go(func() {
+			if err := a.base.store.WatchConfig(ctx, func() { a.applyLatest(ctx) }); err != nil {
+				a.logger.Error("config: watching stored versions stopped", "error", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// runHealth runs the current generation's health checks, restarting them
+// on the new one after each reload.
+func (a *App) runHealth(ctx context.Context) {
+	for {
+		hctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		rt := a.gen.Load().router
+		go func() {
+			defer close(done)
+			rt.RunHealthChecks(hctx)
+		}()
+		select {
+		case <-ctx.Done():
+		case <-a.swapped:
+		}
+		cancel()
+		<-done
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
 
 // Handler serves the gateway's routes.
 func (a *App) Handler() http.Handler { return a.handler }
@@ -296,7 +363,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Serve accepts connections on ln until ctx ends, then stops accepting and
 // lets in-flight requests and streams finish for up to the shutdown timeout.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	s := a.cfg.Server
+	s := a.base.cfg.Server
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: s.ReadHeaderTimeout.D(10 * time.Second),
@@ -475,17 +542,6 @@ func pricing(m map[string]config.Pricing) []catalog.Entry {
 		out = append(out, catalog.Entry{Name: name, Info: info})
 	}
 	return out
-}
-
-// countCache counts every cache lookup in cache_requests_total, then calls
-// next (another observer, if any).
-func countCache(m *metrics.Metrics, next func(model, result string)) func(model, result string) {
-	return func(model, result string) {
-		m.CacheRequest(result)
-		if next != nil {
-			next(model, result)
-		}
-	}
 }
 
 // responseStore is the store Responses API turns are kept in: nil when

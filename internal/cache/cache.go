@@ -129,6 +129,10 @@ func build(cfg *config.Config, opt Options) *Cache {
 	return c
 }
 
+// Store is where the cache keeps its entries, so that the cache of a new
+// config version (NewWithStore) keeps the answers of the previous one.
+func (c *Cache) Store() Store { return c.store }
+
 // Close releases the store.
 func (c *Cache) Close() error {
 	if c == nil {

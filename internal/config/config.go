@@ -244,6 +244,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the duration as a Go duration string ("30s").
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
 // D returns the duration, or def when unset.
 func (d Duration) D(def time.Duration) time.Duration {
 	if d == 0 {
@@ -255,11 +258,17 @@ func (d Duration) D(def time.Duration) time.Duration {
 // Load reads and validates the file at path, expanding ${VAR} and
 // ${VAR:-default} from getenv.
 func Load(path string, getenv func(string) string) (*Config, error) {
+	return LoadWith(path, getenv, nil)
+}
+
+// LoadWith is Load with environment overrides applied on top of the file
+// (after ${VAR} expansion, before validation).
+func LoadWith(path string, getenv func(string) string, o Overrides) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := parse(data, getenv, filepath.Dir(path))
+	cfg, err := parse(data, getenv, o, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -269,13 +278,23 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse decodes YAML strictly (unknown keys are errors), applies defaults
 // and validates. Relative spec paths are relative to the working directory.
 func Parse(data []byte, getenv func(string) string) (*Config, error) {
-	return parse(data, getenv, "")
+	return parse(data, getenv, nil, "")
 }
 
-// parse is Parse with relative paths resolved against dir.
-func parse(data []byte, getenv func(string) string, dir string) (*Config, error) {
+// ParseWith is Parse with environment overrides, and relative spec paths
+// resolved against dir ("": the working directory).
+func ParseWith(data []byte, getenv func(string) string, o Overrides, dir string) (*Config, error) {
+	return parse(data, getenv, o, dir)
+}
+
+// parse expands ${VAR}, applies the overrides, decodes strictly, applies
+// defaults and validates.
+func parse(data []byte, getenv func(string) string, o Overrides, dir string) (*Config, error) {
 	expanded, err := Expand(string(data), getenv)
 	if err != nil {
+		return nil, err
+	}
+	if expanded, err = withOverrides(expanded, o); err != nil {
 		return nil, err
 	}
 	cfg := Config{getenv: getenv}
@@ -527,54 +546,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Marshal renders the config as YAML (provider keys redacted), for lint
-// and debugging output.
+// Marshal renders the config as YAML with its secrets masked (see
+// Masked), for lint and debugging output and the admin API.
 func (c *Config) Marshal() []byte {
-	redacted := *c
-	redacted.Providers = make(map[string]Provider, len(c.Providers))
-	for k, p := range c.Providers {
-		for _, secret := range []*string{&p.APIKey, &p.Token, &p.SecretAccessKey, &p.SessionToken} {
-			if *secret != "" {
-				*secret = "REDACTED"
-			}
-		}
-		redacted.Providers[k] = p
-	}
-	redacted.APIs = make(map[string]API, len(c.APIs))
-	for k, a := range c.APIs {
-		if len(a.Headers) > 0 {
-			h := make(map[string]string, len(a.Headers))
-			for name := range a.Headers {
-				h[name] = "REDACTED"
-			}
-			a.Headers = h
-		}
-		redacted.APIs[k] = a
-	}
-	redacted.MCPServers = make(map[string]MCPServer, len(c.MCPServers))
-	for k, m := range c.MCPServers {
-		if len(m.Headers) > 0 {
-			h := make(map[string]string, len(m.Headers))
-			for name := range m.Headers {
-				h[name] = "REDACTED"
-			}
-			m.Headers = h
-		}
-		redacted.MCPServers[k] = m
-	}
-	if redacted.Telemetry.Metrics.BearerToken != "" {
-		redacted.Telemetry.Metrics.BearerToken = "REDACTED"
-	}
-	if len(c.Telemetry.Tracing.Headers) > 0 {
-		h := make(map[string]string, len(c.Telemetry.Tracing.Headers))
-		for name := range c.Telemetry.Tracing.Headers {
-			h[name] = "REDACTED"
-		}
-		redacted.Telemetry.Tracing.Headers = h
-	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	_ = enc.Encode(&redacted)
+	_ = enc.Encode(c.Masked())
 	return buf.Bytes()
 }

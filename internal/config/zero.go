@@ -1,6 +1,11 @@
 package config
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
 
 // FromEnv builds the zero-config configuration: an `echo` model that always
 // works, plus `openai/*`, `anthropic/*`, the presets' and Gemini's
@@ -57,4 +62,30 @@ func OllamaURL(getenv func(string) string) string {
 		h += ":11434"
 	}
 	return strings.TrimRight(h, "/")
+}
+
+// ApplyTo returns cfg with the overrides applied, defaulted and validated
+// (for the zero-config, which has no file to apply them to).
+func (o Overrides) ApplyTo(cfg *Config) (*Config, error) {
+	if len(o) == 0 {
+		return cfg, cfg.Validate()
+	}
+	var doc yaml.Node
+	if err := doc.Encode(cfg); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	text, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	getenv := cfg.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	out, err := parse(text, getenv, o, "")
+	if err != nil {
+		return nil, err
+	}
+	out.ZeroConfig = cfg.ZeroConfig
+	return out, nil
 }

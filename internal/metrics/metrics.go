@@ -62,6 +62,7 @@ type Metrics struct {
 	cost          *prometheus.CounterVec
 	fallbacks     *prometheus.CounterVec
 	cacheRequests *prometheus.CounterVec
+	reloads       *prometheus.CounterVec
 	overhead      prometheus.Histogram
 	mcpCalls      *prometheus.CounterVec
 
@@ -116,6 +117,7 @@ func New(opt Options) *Metrics {
 	m.cost = counter("cost_dollars_total", "Cost of the tokens used, in USD, at catalogue or configured prices.", "provider", "model", "consumer")
 	m.fallbacks = counter("fallbacks_total", "Requests that moved from a failed target to the next.", "model", "from", "to")
 	m.cacheRequests = counter("cache_requests_total", "Response cache lookups by result.", "result")
+	m.reloads = counter("config_reloads_total", "Configuration reloads by origin (file, api, rollback, store) and result (applied, rejected).", "origin", "result")
 	m.overhead = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "gateway_overhead_seconds",
 		Help: "Time to the caller's first byte spent in the gateway itself: upstream attempts and retry waits excluded.", Buckets: overheadBuckets})
 	m.reg.MustRegister(m.overhead)
@@ -213,6 +215,13 @@ func (m *Metrics) QuotaExceeded(keyName string) {
 func (m *Metrics) Fallback(model, from, to string) {
 	if m != nil {
 		m.fallbacks.WithLabelValues(model, from, to).Inc()
+	}
+}
+
+// ConfigReload counts one attempt to apply a configuration version.
+func (m *Metrics) ConfigReload(origin, result string) {
+	if m != nil {
+		m.reloads.WithLabelValues(origin, result).Inc()
 	}
 }
 

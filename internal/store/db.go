@@ -35,6 +35,8 @@ type db interface {
 	// statements run under that lock.
 	migrating(ctx context.Context, fn func(db) error) error
 	dialect() *dialect
+	// watch calls changed when a config version may have been added.
+	watch(ctx context.Context, changed func()) error
 	close() error
 }
 
@@ -46,6 +48,8 @@ type dialect struct {
 	// Stats buckets: whole hours and whole UTC days since the Unix epoch
 	// of u.time, as integers (cheaper than formatting dates per row).
 	hour, dayStart string
+	// notify is the statement that announces a new config version, if any.
+	notify string
 }
 
 var (
@@ -64,6 +68,7 @@ var (
 		hour:     "FLOOR(EXTRACT(EPOCH FROM u.time) / 3600)::BIGINT",
 		dayStart: "FLOOR(EXTRACT(EPOCH FROM u.time) / 86400)::BIGINT",
 		collate:  ` COLLATE "C"`,
+		notify:   "SELECT pg_notify('" + configChannel + "', '')",
 	}
 )
 

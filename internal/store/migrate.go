@@ -128,6 +128,16 @@ DROP INDEX usage_model_time;`,
 	created_at  {{timestamp}} NOT NULL
 );
 CREATE INDEX responses_created_at ON responses (created_at);`,
+	// 5: configuration versions (live configuration with history).
+	`CREATE TABLE config_versions (
+	version    {{seq}},
+	author     TEXT NOT NULL DEFAULT '',
+	source     TEXT NOT NULL DEFAULT '',
+	yaml       TEXT NOT NULL,
+	hash       TEXT NOT NULL,
+	created_at {{timestamp}} NOT NULL
+);
+CREATE INDEX config_versions_source ON config_versions (source, version);`,
 }
 
 // migrate applies the migrations the database has not seen, each in its

@@ -135,6 +135,25 @@ type LogEntry struct {
 	Usage
 }
 
+// Config version sources: who made a version.
+const (
+	SourceFile     = "file"     // the config file at start, on change or SIGHUP
+	SourceAPI      = "api"      // PUT /admin/config
+	SourceRollback = "rollback" // POST /admin/config/rollback/{version}
+)
+
+// ConfigVersion is one version of the gateway's configuration: the YAML
+// as written (${VAR} references unexpanded, secrets included: the admin API
+// masks them), numbered in order.
+type ConfigVersion struct {
+	Version   int64     `json:"version"`
+	Author    string    `json:"author"` // admin key name, or "file"
+	Source    string    `json:"source"` // SourceFile, SourceAPI or SourceRollback
+	YAML      string    `json:"-"`
+	Hash      string    `json:"hash"` // hex SHA-256 of YAML
+	CreatedAt time.Time `json:"created_at"`
+}
+
 // Store is the durable state. Implementations are safe for concurrent use.
 //
 // Times are stored in UTC at microsecond precision. Create* and Update*
@@ -195,6 +214,24 @@ type Store interface {
 	// turn, or one before it, does not exist).
 	PutResponse(ctx context.Context, r *StoredResponse) error
 	GetResponse(ctx context.Context, id string) (*StoredResponse, error)
+
+	// AddConfigVersion stores v as the newest version, setting Version,
+	// Hash and CreatedAt, and tells every WatchConfig (PostgreSQL: NOTIFY
+	// in the same transaction).
+	AddConfigVersion(ctx context.Context, v *ConfigVersion) error
+	// ConfigVersion returns one version.
+	ConfigVersion(ctx context.Context, version int64) (*ConfigVersion, error)
+	// LatestConfigVersion returns the newest version from source ("": any),
+	// or ErrNotFound.
+	LatestConfigVersion(ctx context.Context, source string) (*ConfigVersion, error)
+	// ConfigVersions lists up to limit versions older than before (0: the
+	// newest), newest first.
+	ConfigVersions(ctx context.Context, limit int, before int64) ([]ConfigVersion, error)
+	// WatchConfig calls changed (from its own goroutine, one call at a
+	// time) whenever a version may have been added by any process, until
+	// ctx ends: PostgreSQL LISTEN/NOTIFY (and once after each reconnect),
+	// SQLite a check of the newest version every second.
+	WatchConfig(ctx context.Context, changed func()) error
 
 	Close() error
 }

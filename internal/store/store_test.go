@@ -744,9 +744,10 @@ func TestSpendBackfill(t *testing.T) {
 		if err := s.InsertUsage(ctx, recs); err != nil {
 			t.Fatal(err)
 		}
-		// Back to schema version 1, with the usage rows kept.
+		// Back to schema version 1, with the usage rows kept (later migrations
+		// run again too).
 		d := s.(*sqlStore).db
-		for _, q := range []string{"DROP TABLE responses", "ALTER TABLE usage DROP COLUMN cache_hit", "DROP TABLE usage_spend", "DELETE FROM schema_migrations WHERE version >= 2",
+		for _, q := range []string{"DROP TABLE responses", "ALTER TABLE usage DROP COLUMN cache_hit", "DROP TABLE usage_spend", "DROP TABLE config_versions", "DELETE FROM schema_migrations WHERE version >= 2",
 			"CREATE INDEX usage_key_time ON usage (key_id, time)", "CREATE INDEX usage_user_time ON usage (user_id, time)",
 			"CREATE INDEX usage_team_time ON usage (team_id, time)", "CREATE INDEX usage_model_time ON usage (model, time)"} {
 			if _, err := d.exec(ctx, q); err != nil {
