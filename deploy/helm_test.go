@@ -133,7 +133,7 @@ func TestHelmTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the chart's config: %v\n%s", err, text)
 	}
-	if cfg.Providers["openai"].APIKey != "sk-test-1" || cfg.Store != "sqlite:///data/tidegate.db" || !cfg.Telemetry.Metrics.Enabled {
+	if cfg.Providers["openai"].APIKey != "sk-test-1" || cfg.Store != "sqlite:///data/tidegate.db" || !cfg.Telemetry.Metrics.On() {
 		t.Errorf("config: %+v %q", cfg.Providers, cfg.Store)
 	}
 	if err := app.Check(cfg); err != nil {
