@@ -74,6 +74,10 @@ func BenchmarkGovernance(b *testing.B) {
 		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("open", func(b *testing.B) { run(b, base, "") })
+	// open with a usage log: what the keyed case adds beyond the log itself
+	b.Run("open-logged", func(b *testing.B) {
+		run(b, "store: sqlite://"+filepath.Join(b.TempDir(), "bench.db")+"\n"+base, "")
+	})
 	b.Run("keyed", func(b *testing.B) {
 		b.Setenv("TIDEGATE_ADMIN_KEY", "bench-admin-key")
 		run(b, "auth: keys\nstore: sqlite://"+filepath.Join(b.TempDir(), "bench.db")+"\n"+base, "admin")

@@ -74,6 +74,7 @@ type Server struct {
 	client  *http.Client
 	handler http.Handler
 	list    listCache
+	tools   map[string]*openapi.Tool // by name, for the tools/call fast path
 }
 
 // New builds the server and registers every tool of the API; a tool whose
@@ -105,7 +106,7 @@ func New(opt Options) (*Server, error) {
 		// stateless server could not announce it anyway.
 		Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}},
 	})
-	s := &Server{opt: opt, client: &http.Client{Transport: opt.Transport}}
+	s := &Server{opt: opt, client: &http.Client{Transport: opt.Transport}, tools: toolIndex(opt.API.Tools)}
 	for _, t := range opt.API.Tools {
 		tool, err := sdkTool(t)
 		if err != nil {
@@ -166,6 +167,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.fastCall(w, r, reqID) {
+		return
+	}
 	done, w := s.list.serve(w, r)
 	if done {
 		return
@@ -184,12 +188,17 @@ func (s *Server) handle(t *openapi.Tool) sdk.ToolHandler {
 			h = req.Extra.Header
 		}
 		reqID, _ := ctx.Value(requestIDKey{}).(string)
-		res := s.call(ctx, t, req.Params.Arguments, h, reqID)
-		status := "ok"
-		if res.IsError {
-			status = "error"
-		}
-		s.opt.Metrics.MCPCall(s.opt.Name, t.Name, status)
-		return res, nil
+		return s.callTool(ctx, t, req.Params.Arguments, h, reqID), nil
 	}
+}
+
+// callTool runs one tools/call and counts it.
+func (s *Server) callTool(ctx context.Context, t *openapi.Tool, args json.RawMessage, h http.Header, reqID string) *sdk.CallToolResult {
+	res := s.call(ctx, t, args, h, reqID)
+	status := "ok"
+	if res.IsError {
+		status = "error"
+	}
+	s.opt.Metrics.MCPCall(s.opt.Name, t.Name, status)
+	return res
 }
