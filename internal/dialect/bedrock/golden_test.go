@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -19,64 +17,15 @@ import (
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
-var update = flag.Bool("update", false, "rewrite the *.golden files from the current output")
-
 var reID = regexp.MustCompile(`bedrock-[0-9a-f]{24}`)
 
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	got = reID.ReplaceAll(got, []byte("bedrock-ID"))
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-func inputs(t *testing.T, dir, ext string) map[string]string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"+ext))
-	if len(files) == 0 {
-		t.Fatalf("no testdata in %s", dir)
-	}
-	out := map[string]string{}
-	for _, f := range files {
-		out[f] = strings.TrimSuffix(f, ext) + ".golden"
-	}
-	return out
-}
-
-func renderError(err error) []byte {
-	var e *llm.Error
-	if !errors.As(err, &e) {
-		return []byte(fmt.Sprintf("error (not *llm.Error): %v\n", err))
-	}
-	s := fmt.Sprintf("error: kind=%s status=%d", e.Kind, e.HTTPStatus())
-	if e.Param != "" {
-		s += " param=" + e.Param
-	}
-	return []byte(s + " message=" + e.Message + "\n")
-}
-
-func indent(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return append(buf.Bytes(), '\n')
+	dialecttest.CheckGolden(t, path, reID.ReplaceAll(got, []byte("bedrock-ID")))
 }
 
 func TestEncodeRequestGolden(t *testing.T) {
-	for in, golden := range inputs(t, "request", ".json") {
+	for in, golden := range dialecttest.Inputs(t, "request", ".json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			raw, _ := os.ReadFile(in)
 			var c struct {
@@ -90,25 +39,25 @@ func TestEncodeRequestGolden(t *testing.T) {
 			}
 			body, err := EncodeRequest(&c.Request, c.Info)
 			if err != nil {
-				checkGolden(t, golden, renderError(err))
+				checkGolden(t, golden, dialecttest.RenderError(err))
 				return
 			}
-			checkGolden(t, golden, indent(t, body))
+			checkGolden(t, golden, dialecttest.Indent(t, body))
 		})
 	}
 }
 
 func TestDecodeResponseGolden(t *testing.T) {
-	for in, golden := range inputs(t, "response", ".json") {
+	for in, golden := range dialecttest.Inputs(t, "response", ".json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			raw, _ := os.ReadFile(in)
 			r, err := DecodeResponse(raw)
 			if err != nil {
-				checkGolden(t, golden, renderError(err))
+				checkGolden(t, golden, dialecttest.RenderError(err))
 				return
 			}
 			b, _ := json.Marshal(r)
-			checkGolden(t, golden, indent(t, b))
+			checkGolden(t, golden, dialecttest.Indent(t, b))
 		})
 	}
 }
@@ -155,11 +104,11 @@ var eventNames = map[llm.EventType]string{
 }
 
 func TestStreamDecoderGolden(t *testing.T) {
-	for in, golden := range inputs(t, "stream", ".jsonl") {
+	for in, golden := range dialecttest.Inputs(t, "stream", ".jsonl") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			raw, _ := os.ReadFile(in)
 			frames := encodeFrames(t, raw)
-			if err := checkStream(NewStreamDecoder(io.NopCloser(bytes.NewReader(frames)))); err != nil {
+			if err := dialecttest.CheckStream(NewStreamDecoder(io.NopCloser(bytes.NewReader(frames)))); err != nil {
 				t.Errorf("stream contract: %v", err)
 			}
 			s := NewStreamDecoder(io.NopCloser(bytes.NewReader(frames)))
@@ -172,7 +121,7 @@ func TestStreamDecoderGolden(t *testing.T) {
 					break
 				}
 				if err != nil {
-					out.Write(renderError(err))
+					out.Write(dialecttest.RenderError(err))
 					break
 				}
 				line := eventNames[ev.Type]

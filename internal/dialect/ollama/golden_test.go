@@ -3,20 +3,15 @@ package ollama
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/tidegate/tidegate/internal/llm"
 )
-
-var update = flag.Bool("update", false, "rewrite the *.golden files from the current output")
 
 // Random parts of synthesised IDs are replaced so golden files are stable.
 var (
@@ -30,59 +25,7 @@ func normalizeIDs(b []byte) []byte {
 }
 
 // checkGolden compares got with path, or rewrites path under -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 // inputs lists testdata/<dir>/*<ext>, with the golden path of each.
-func inputs(t *testing.T, dir, ext string) map[string]string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*"+ext))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata in %s (%v)", dir, err)
-	}
-	out := map[string]string{}
-	for _, f := range files {
-		out[f] = strings.TrimSuffix(f, ext) + ".golden"
-	}
-	return out
-}
-
-func renderError(err error) []byte {
-	var e *llm.Error
-	if !errors.As(err, &e) {
-		return []byte(fmt.Sprintf("error (not *llm.Error): %v\n", err))
-	}
-	s := fmt.Sprintf("error: kind=%s status=%d", e.Kind, e.HTTPStatus())
-	if e.Param != "" {
-		s += " param=" + e.Param
-	}
-	return []byte(s + " message=" + e.Message + "\n")
-}
-
-func indent(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		t.Fatalf("output is not JSON: %v\n%s", err, b)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
-
 // Views of the canonical types, compact and stable for golden files.
 
 type partView struct {
@@ -163,17 +106,6 @@ func viewEvent(ev llm.Event) eventView {
 	return v
 }
 
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
 // requestCase is a testdata/request input: a canonical request in Go field
 // names, and the model info to clamp with.
 type requestCase struct {
@@ -182,7 +114,7 @@ type requestCase struct {
 }
 
 func TestEncodeChatRequestGolden(t *testing.T) {
-	for in, golden := range inputs(t, "request", ".json") {
+	for in, golden := range dialecttest.Inputs(t, "request", ".json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			raw, err := os.ReadFile(in)
 			if err != nil {
@@ -197,17 +129,17 @@ func TestEncodeChatRequestGolden(t *testing.T) {
 			body, err := EncodeChatRequest(&c.Request, c.Info)
 			var got []byte
 			if err != nil {
-				got = renderError(err)
+				got = dialecttest.RenderError(err)
 			} else {
-				got = indent(t, body)
+				got = dialecttest.Indent(t, body)
 			}
-			checkGolden(t, golden, got)
+			dialecttest.CheckGolden(t, golden, got)
 		})
 	}
 }
 
 func TestDecodeResponseGolden(t *testing.T) {
-	for in, golden := range inputs(t, "response", ".json") {
+	for in, golden := range dialecttest.Inputs(t, "response", ".json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			raw, err := os.ReadFile(in)
 			if err != nil {
@@ -216,7 +148,7 @@ func TestDecodeResponseGolden(t *testing.T) {
 			resp, err := DecodeResponse(raw)
 			var got []byte
 			if err != nil {
-				got = renderError(err)
+				got = dialecttest.RenderError(err)
 			} else {
 				v := responseView{ID: resp.ID, Model: resp.Model, Created: resp.Created,
 					Content: []partView{}, StopReason: string(resp.StopReason),
@@ -224,9 +156,9 @@ func TestDecodeResponseGolden(t *testing.T) {
 				for _, p := range resp.Content {
 					v.Content = append(v.Content, viewPart(p))
 				}
-				got = indent(t, normalizeIDs(mustJSON(t, v)))
+				got = dialecttest.Indent(t, normalizeIDs(dialecttest.MustJSON(t, v)))
 			}
-			checkGolden(t, golden, got)
+			dialecttest.CheckGolden(t, golden, got)
 		})
 	}
 }
@@ -246,17 +178,17 @@ func renderStream(t *testing.T, s llm.Stream) []byte {
 			break
 		}
 		if err != nil {
-			buf.Write(renderError(err))
+			buf.Write(dialecttest.RenderError(err))
 			break
 		}
-		buf.Write(normalizeIDs(mustJSON(t, viewEvent(ev))))
+		buf.Write(normalizeIDs(dialecttest.MustJSON(t, viewEvent(ev))))
 		buf.WriteByte('\n')
 	}
 	return buf.Bytes()
 }
 
 func TestStreamDecoderGolden(t *testing.T) {
-	for in, golden := range inputs(t, "stream", ".ndjson") {
+	for in, golden := range dialecttest.Inputs(t, "stream", ".ndjson") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			raw, err := os.ReadFile(in)
 			if err != nil {
@@ -265,7 +197,7 @@ func TestStreamDecoderGolden(t *testing.T) {
 			s := NewStreamDecoder(io.NopCloser(bytes.NewReader(raw)))
 			defer s.Close()
 			got := renderStream(t, s)
-			checkGolden(t, golden, got)
+			dialecttest.CheckGolden(t, golden, got)
 			checkEventOrder(t, raw)
 		})
 	}
