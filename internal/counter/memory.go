@@ -2,6 +2,7 @@ package counter
 
 import (
 	"context"
+	"crypto/sha256"
 	"math"
 	"sort"
 	"sync"
@@ -18,7 +19,7 @@ type Memory struct {
 	requests  map[string]*slidingLog
 	tokens    map[string]*slidingLog
 	budgets   map[string]*budgetState
-	ids       map[string]idMark
+	ids       map[idKey]idMark // pointer-free, so a busy minute's marks cost the GC nothing to scan
 	nextSweep int64
 }
 
@@ -34,12 +35,26 @@ func NewMemory(clock Clock) *Memory {
 		requests: map[string]*slidingLog{},
 		tokens:   map[string]*slidingLog{},
 		budgets:  map[string]*budgetState{},
-		ids:      map[string]idMark{},
+		ids:      map[idKey]idMark{},
 	}
 }
 
 // Close releases nothing; it exists for the Counter interface.
 func (m *Memory) Close() error { return nil }
+
+// idKey is a reservation ID as a map key without pointers: the ID itself
+// when it fits (the gate's are 28 bytes), else its SHA-256.
+type idKey [32]byte
+
+func keyOf(id string) idKey {
+	var k idKey
+	if len(id) < len(k) {
+		k[0] = byte(len(id)) // with the length, "a" and "a\x00" differ
+		copy(k[1:], id)
+		return k
+	}
+	return sha256.Sum256([]byte(id))
+}
 
 // idMark remembers a reservation ID until exp (µs): to refuse its reuse,
 // and once settled, to make another Settle a no-op.
@@ -68,7 +83,7 @@ func (m *Memory) Reserve(ctx context.Context, r *Reservation) (Decision, error) 
 func (m *Memory) reserve(r *Reservation, seeds []seed) (Decision, []int, error) {
 	now := micros(m.clock())
 	m.sweep(now)
-	if mk, ok := m.ids[r.ID]; ok && mk.exp > now {
+	if mk, ok := m.ids[keyOf(r.ID)]; ok && mk.exp > now {
 		return Decision{}, nil, ErrDuplicate
 	}
 	var missing []int
@@ -115,7 +130,7 @@ func (m *Memory) reserve(r *Reservation, seeds []seed) (Decision, []int, error) 
 	case denied > 0:
 		d.Denied, d.RetryAfter = r.deniedKey(denied), fromMicros(wait)
 	default:
-		m.ids[r.ID] = idMark{exp: now + r.markTTL()}
+		m.ids[keyOf(r.ID)] = idMark{exp: now + r.markTTL()}
 		ttl := r.ttl()
 		for i := range r.Budgets {
 			m.budgets[r.Budgets[i].Key].add(r.ID, r.Cost, now+ttl)
@@ -187,7 +202,7 @@ func (m *Memory) Settle(ctx context.Context, r *Reservation, u Usage) error {
 
 func (m *Memory) settle(r *Reservation, u Usage, seeds []seed) []int {
 	now := micros(m.clock())
-	if mk, ok := m.ids[r.ID]; ok && mk.settled && mk.exp > now {
+	if mk, ok := m.ids[keyOf(r.ID)]; ok && mk.settled && mk.exp > now {
 		return nil
 	}
 	var missing []int
@@ -199,7 +214,7 @@ func (m *Memory) settle(r *Reservation, u Usage, seeds []seed) []int {
 	if missing != nil {
 		return missing
 	}
-	m.ids[r.ID] = idMark{exp: now + r.markTTL(), settled: true}
+	m.ids[keyOf(r.ID)] = idMark{exp: now + r.markTTL(), settled: true}
 	for i := range r.Tokens {
 		w := &r.Tokens[i]
 		if l := m.tokens[w.Key]; l != nil {

@@ -1,6 +1,7 @@
 package counter
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,5 +23,22 @@ func TestMemorySweep(t *testing.T) {
 	}
 	if len(m.budgets) != 1 || m.budgets["key:k:budget:total"] == nil {
 		t.Fatalf("after the sweep: budgets %v, want only the total one", m.budgets)
+	}
+}
+
+// Reservation IDs of any length stay distinct as map keys.
+func TestKeyOf(t *testing.T) {
+	long := strings.Repeat("r", 40)
+	ids := []string{"", "a", "a\x00", "res_0123456789abcdef01234567", strings.Repeat("x", 31), long, long + "s"}
+	seen := map[idKey]string{}
+	for _, id := range ids {
+		k := keyOf(id)
+		if prev, ok := seen[k]; ok {
+			t.Fatalf("%q and %q share a key", prev, id)
+		}
+		seen[k] = id
+		if keyOf(id) != k {
+			t.Fatalf("keyOf(%q) is not stable", id)
+		}
 	}
 }
