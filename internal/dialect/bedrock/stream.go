@@ -27,9 +27,7 @@ type streamDecoder struct {
 	r    *bufio.Reader
 	dec  *eventstream.Decoder
 
-	queue []llm.Event
-	head  int
-	err   error
+	llm.Queue // events, and Err: io.EOF or *llm.Error once the stream ended
 
 	started  bool
 	open     int          // Bedrock index of the open block, -1 when none
@@ -38,37 +36,11 @@ type streamDecoder struct {
 	args     bool         // the open tool block got input
 	stop     string       // stopReason, once messageStop came
 	finished bool
-	closed   bool
 }
 
-func (d *streamDecoder) Next() (llm.Event, error) {
-	for {
-		if d.head < len(d.queue) {
-			ev := d.queue[d.head]
-			d.queue[d.head] = llm.Event{}
-			d.head++
-			return ev, nil
-		}
-		d.queue, d.head = d.queue[:0], 0
-		if d.err != nil {
-			return llm.Event{}, d.err
-		}
-		d.step()
-	}
-}
+func (d *streamDecoder) Next() (llm.Event, error) { return d.Queue.Next(d.step) }
 
-func (d *streamDecoder) Close() error {
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	if d.err == nil {
-		d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream closed"}
-	}
-	return d.body.Close()
-}
-
-func (d *streamDecoder) push(ev llm.Event) { d.queue = append(d.queue, ev) }
+func (d *streamDecoder) Close() error { return d.Queue.Close(d.body) }
 
 func (d *streamDecoder) step() {
 	msg, err := d.dec.Decode(d.r, nil)
@@ -76,11 +48,11 @@ func (d *streamDecoder) step() {
 		switch {
 		case errors.Is(err, io.EOF) && d.stop != "":
 			d.finish(nil)
-			d.err = io.EOF
+			d.Err = io.EOF
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream ended before completion"}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream ended before completion"}
 		default:
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid event-stream message", Err: err}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid event-stream message", Err: err}
 		}
 		return
 	}
@@ -92,15 +64,15 @@ func (d *streamDecoder) step() {
 	}
 	switch header(":message-type") {
 	case "exception":
-		d.err = exceptionError(header(":exception-type"), msg.Payload)
+		d.Err = exceptionError(header(":exception-type"), msg.Payload)
 		return
 	case "error":
-		d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream failed: " + header(":error-message"), UpstreamType: header(":error-code")}
+		d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream failed: " + header(":error-message"), UpstreamType: header(":error-code")}
 		return
 	}
 	if !d.started {
 		d.started = true
-		d.push(llm.Event{Type: llm.EventStart, ID: messageID()})
+		d.Push(llm.Event{Type: llm.EventStart, ID: messageID()})
 	}
 	if d.finished {
 		return
@@ -126,7 +98,7 @@ func (d *streamDecoder) step() {
 	}
 	if len(msg.Payload) > 0 {
 		if err := json.Unmarshal(msg.Payload, &p); err != nil {
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream event", Err: err}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream event", Err: err}
 			return
 		}
 	}
@@ -151,7 +123,7 @@ func (d *streamDecoder) step() {
 			d.delta(*p.Delta.Text, "")
 		case p.Delta.ToolUse != nil:
 			if d.open != i || d.kind != llm.PartToolCall {
-				d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent tool input for a block that is not a tool call"}
+				d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent tool input for a block that is not a tool call"}
 				return
 			}
 			d.delta(p.Delta.ToolUse.Input, "")
@@ -193,7 +165,7 @@ func (d *streamDecoder) ensure(i int, kind llm.PartType) {
 
 func (d *streamDecoder) openBlock(i int, p llm.Part) {
 	d.closeBlock()
-	d.push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &p})
+	d.Push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &p})
 	d.open, d.kind, d.args = i, p.Type, false
 }
 
@@ -202,7 +174,7 @@ func (d *streamDecoder) delta(text, signature string) {
 		return
 	}
 	d.args = true
-	d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: text, Signature: signature})
+	d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: text, Signature: signature})
 }
 
 func (d *streamDecoder) closeBlock() {
@@ -210,9 +182,9 @@ func (d *streamDecoder) closeBlock() {
 		return
 	}
 	if d.kind == llm.PartToolCall && !d.args {
-		d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: "{}"}) // a call without arguments
+		d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: "{}"}) // a call without arguments
 	}
-	d.push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
+	d.Push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
 	d.open = -1
 	d.next++
 }
@@ -225,5 +197,5 @@ func (d *streamDecoder) finish(u *usage) {
 	d.finished = true
 	d.closeBlock()
 	cu := u.canonical()
-	d.push(llm.Event{Type: llm.EventFinish, StopReason: stopReason(d.stop), Usage: &cu})
+	d.Push(llm.Event{Type: llm.EventFinish, StopReason: stopReason(d.stop), Usage: &cu})
 }

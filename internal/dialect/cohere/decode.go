@@ -72,46 +72,18 @@ type streamDecoder struct {
 	body io.ReadCloser
 	r    *sse.Reader
 
-	queue []llm.Event
-	head  int
-	err   error
+	llm.Queue // events, and Err: io.EOF or *llm.Error once the stream ended
 
 	started bool
 	open    llm.PartType // kind of the open block, "" when none
 	args    bool         // the open tool block got arguments
 	next    int
 	calls   bool
-	closed  bool
 }
 
-func (d *streamDecoder) Next() (llm.Event, error) {
-	for {
-		if d.head < len(d.queue) {
-			ev := d.queue[d.head]
-			d.queue[d.head] = llm.Event{}
-			d.head++
-			return ev, nil
-		}
-		d.queue, d.head = d.queue[:0], 0
-		if d.err != nil {
-			return llm.Event{}, d.err
-		}
-		d.step()
-	}
-}
+func (d *streamDecoder) Next() (llm.Event, error) { return d.Queue.Next(d.step) }
 
-func (d *streamDecoder) Close() error {
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	if d.err == nil {
-		d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream closed"}
-	}
-	return d.body.Close()
-}
-
-func (d *streamDecoder) push(ev llm.Event) { d.queue = append(d.queue, ev) }
+func (d *streamDecoder) Close() error { return d.Queue.Close(d.body) }
 
 type streamEvent struct {
 	Type  string `json:"type"`
@@ -170,9 +142,9 @@ func (d *streamDecoder) step() {
 	if err != nil {
 		switch {
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream ended before completion"}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream ended before completion"}
 		default:
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "reading the upstream stream failed", Err: err}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "reading the upstream stream failed", Err: err}
 		}
 		return
 	}
@@ -182,7 +154,7 @@ func (d *streamDecoder) step() {
 	}
 	var ev streamEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
-		d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream event", Err: err}
+		d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream event", Err: err}
 		return
 	}
 	if ev.Type == "" {
@@ -194,7 +166,7 @@ func (d *streamDecoder) step() {
 		if id == "" {
 			id = messageID()
 		}
-		d.push(llm.Event{Type: llm.EventStart, ID: id})
+		d.Push(llm.Event{Type: llm.EventStart, ID: id})
 	}
 	var msg *streamMessage
 	if ev.Delta != nil {
@@ -217,11 +189,11 @@ func (d *streamDecoder) step() {
 		}
 		if d.open != kind {
 			d.closeBlock()
-			d.push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: kind}})
+			d.Push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: kind}})
 			d.open = kind
 		}
 		if s != "" {
-			d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: s})
+			d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: s})
 		}
 	case "content-end", "tool-call-end":
 		d.closeBlock()
@@ -239,12 +211,12 @@ func (d *streamDecoder) step() {
 			tc.ID = "call_" + messageID()[7:]
 		}
 		d.calls = true
-		d.push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: llm.PartToolCall, ToolCall: tc}})
+		d.Push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: llm.PartToolCall, ToolCall: tc}})
 		d.open, d.args = llm.PartToolCall, false
 		d.toolArgs(args)
 	case "tool-call-delta":
 		if d.open != llm.PartToolCall {
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent tool arguments outside a tool call"}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent tool arguments outside a tool call"}
 			return
 		}
 		if call := msg.toolCall(); call != nil && call.Function != nil {
@@ -261,7 +233,7 @@ func (d *streamDecoder) step() {
 				if ev.Delta.Error != "" {
 					msg += ": " + ev.Delta.Error
 				}
-				d.err = &llm.Error{Kind: llm.KindUpstream, Message: msg}
+				d.Err = &llm.Error{Kind: llm.KindUpstream, Message: msg}
 				return
 			}
 		}
@@ -270,11 +242,11 @@ func (d *streamDecoder) step() {
 			reason = llm.StopToolUse
 		}
 		cu := u.canonical()
-		d.push(llm.Event{Type: llm.EventFinish, StopReason: reason, Usage: &cu})
-		d.err = io.EOF
+		d.Push(llm.Event{Type: llm.EventFinish, StopReason: reason, Usage: &cu})
+		d.Err = io.EOF
 	default:
 		if ev.Message != "" && ev.Type == "" {
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: ev.Message}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: ev.Message}
 		}
 	}
 }
@@ -284,7 +256,7 @@ func (d *streamDecoder) toolArgs(s string) {
 		return
 	}
 	d.args = true
-	d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: s})
+	d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: s})
 }
 
 func (d *streamDecoder) closeBlock() {
@@ -292,9 +264,9 @@ func (d *streamDecoder) closeBlock() {
 		return
 	}
 	if d.open == llm.PartToolCall && !d.args {
-		d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: "{}"})
+		d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: "{}"})
 	}
-	d.push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
+	d.Push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
 	d.open = ""
 	d.next++
 }

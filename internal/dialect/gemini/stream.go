@@ -25,9 +25,7 @@ type streamDecoder struct {
 	body io.ReadCloser
 	r    *sse.Reader
 
-	queue []llm.Event
-	head  int
-	err   error // terminal: io.EOF or *llm.Error
+	llm.Queue // events, and Err: io.EOF or *llm.Error once the stream ended
 
 	ids     ids
 	started bool
@@ -36,52 +34,26 @@ type streamDecoder struct {
 	calls   bool
 	finish  string // finishReason, once seen
 	usage   llm.Usage
-	closed  bool
 }
 
-func (d *streamDecoder) Next() (llm.Event, error) {
-	for {
-		if d.head < len(d.queue) {
-			ev := d.queue[d.head]
-			d.queue[d.head] = llm.Event{}
-			d.head++
-			return ev, nil
-		}
-		d.queue, d.head = d.queue[:0], 0
-		if d.err != nil {
-			return llm.Event{}, d.err
-		}
-		d.step()
-	}
-}
+func (d *streamDecoder) Next() (llm.Event, error) { return d.Queue.Next(d.step) }
 
-func (d *streamDecoder) Close() error {
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	if d.err == nil {
-		d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream closed"}
-	}
-	return d.body.Close()
-}
+func (d *streamDecoder) Close() error { return d.Queue.Close(d.body) }
 
-func (d *streamDecoder) push(ev llm.Event) { d.queue = append(d.queue, ev) }
-
-// step reads one frame and queues its events, or sets d.err.
+// step reads one frame and queues its events, or sets d.Err.
 func (d *streamDecoder) step() {
 	f, err := d.r.Next()
 	if err != nil {
 		switch {
 		case errors.Is(err, io.EOF) && d.finish != "":
 			d.end()
-			d.err = io.EOF
+			d.Err = io.EOF
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream ended before completion"}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream ended before completion"}
 		case errors.Is(err, sse.ErrFrameTooLarge):
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream event too large", Err: err}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream stream event too large", Err: err}
 		default:
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "reading the upstream stream failed", Err: err}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "reading the upstream stream failed", Err: err}
 		}
 		return
 	}
@@ -91,15 +63,15 @@ func (d *streamDecoder) step() {
 	}
 	var r response
 	if err := json.Unmarshal(data, &r); err != nil {
-		d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream chunk", Err: err}
+		d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream chunk", Err: err}
 		return
 	}
 	if r.Error != nil {
-		d.err = apiErr(0, r.Error)
+		d.Err = apiErr(0, r.Error)
 		return
 	}
 	if err := blocked(&r); err != nil {
-		d.err = err
+		d.Err = err
 		return
 	}
 	if !d.started {
@@ -108,7 +80,7 @@ func (d *streamDecoder) step() {
 		if id == "" {
 			id = messageID()
 		}
-		d.push(llm.Event{Type: llm.EventStart, ID: id, Model: r.ModelVersion})
+		d.Push(llm.Event{Type: llm.EventStart, ID: id, Model: r.ModelVersion})
 	}
 	if r.UsageMetadata != nil {
 		d.usage = r.UsageMetadata.usage()
@@ -122,7 +94,7 @@ func (d *streamDecoder) step() {
 	}
 	if c.FinishReason != "" {
 		if c.FinishReason == "MALFORMED_FUNCTION_CALL" || c.FinishReason == "UNEXPECTED_TOOL_CALL" {
-			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "Gemini produced an invalid function call (" + c.FinishReason + ")"}
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "Gemini produced an invalid function call (" + c.FinishReason + ")"}
 			return
 		}
 		d.closeBlock()
@@ -155,25 +127,25 @@ func (d *streamDecoder) live(kind llm.PartType, text, signature string) {
 	}
 	if d.open != kind {
 		d.closeBlock()
-		d.push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: kind}})
+		d.Push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: kind}})
 		d.open = kind
 	}
 	if text != "" {
-		d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: text})
+		d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: text})
 	}
 	if signature != "" {
-		d.push(llm.Event{Type: llm.EventDelta, Index: d.next, Signature: signature})
+		d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Signature: signature})
 	}
 }
 
 // whole queues a complete block: start, one delta, stop.
 func (d *streamDecoder) whole(p llm.Part, text, signature string) {
 	i := d.next
-	d.push(llm.Event{Type: llm.EventBlockStart, Index: i, Part: &p})
+	d.Push(llm.Event{Type: llm.EventBlockStart, Index: i, Part: &p})
 	if text != "" || signature != "" {
-		d.push(llm.Event{Type: llm.EventDelta, Index: i, Text: text, Signature: signature})
+		d.Push(llm.Event{Type: llm.EventDelta, Index: i, Text: text, Signature: signature})
 	}
-	d.push(llm.Event{Type: llm.EventBlockStop, Index: i})
+	d.Push(llm.Event{Type: llm.EventBlockStop, Index: i})
 	d.next++
 }
 
@@ -181,7 +153,7 @@ func (d *streamDecoder) closeBlock() {
 	if d.open == "" {
 		return
 	}
-	d.push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
+	d.Push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
 	d.open = ""
 	d.next++
 }
@@ -190,5 +162,5 @@ func (d *streamDecoder) closeBlock() {
 func (d *streamDecoder) end() {
 	d.closeBlock()
 	u := d.usage
-	d.push(llm.Event{Type: llm.EventFinish, StopReason: stopReason(d.finish, d.calls), Usage: &u})
+	d.Push(llm.Event{Type: llm.EventFinish, StopReason: stopReason(d.finish, d.calls), Usage: &u})
 }
