@@ -3,6 +3,7 @@ package govern
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 // flushes every interval (or sooner when it fills); Close flushes what is
 // left, so nothing is lost on a graceful shutdown.
 type Writer struct {
-	store    store.Store
-	interval time.Duration
-	logger   *slog.Logger
+	store      store.Store
+	interval   time.Duration
+	logger     *slog.Logger
+	maxPending int
 
 	mu      sync.Mutex
 	pending []store.Usage
@@ -29,9 +31,14 @@ type Writer struct {
 // flushAt is the buffer size that triggers an early flush.
 const flushAt = 1000
 
+// maxPending bounds the records kept for retry while the store fails
+// (about 300 MB at worst): past it the oldest are dropped, and logged,
+// rather than letting a long store outage exhaust memory.
+const maxPending = 1 << 20
+
 // NewWriter starts the background loop; Close stops it.
 func NewWriter(s store.Store, interval time.Duration, logger *slog.Logger) *Writer {
-	w := &Writer{store: s, interval: interval, logger: logger,
+	w := &Writer{store: s, interval: interval, logger: logger, maxPending: maxPending,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	go w.loop()
 	return w
@@ -85,6 +92,10 @@ func (w *Writer) flush() {
 		w.logger.Error("usage log write failed; will retry", "records", len(batch), "error", err)
 		w.mu.Lock()
 		w.pending = append(batch, w.pending...)
+		if over := len(w.pending) - w.maxPending; over > 0 {
+			w.pending = slices.Delete(w.pending, 0, over)
+			w.logger.Error("usage log: dropped the oldest records, the store has been failing too long", "dropped", over, "kept", len(w.pending))
+		}
 		w.mu.Unlock()
 		return
 	}
