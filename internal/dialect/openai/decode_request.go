@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"strings"
 
 	"github.com/tidegate/tidegate/internal/llm"
@@ -18,7 +19,7 @@ func DecodeChatRequest(body []byte) (*llm.Request, error) {
 	}
 	req := &llm.Request{Op: llm.OpChat, Source: llm.Source{Dialect: Dialect, Body: body}}
 	if e := decodeChat(req, root); e != nil {
-		return nil, finalize(e)
+		return nil, oaierr.Finish(e)
 	}
 	return req, nil
 }
@@ -35,7 +36,7 @@ func DecodeCompletionRequest(body []byte) (*llm.Request, error) {
 	}
 	req := &llm.Request{Op: llm.OpCompletion, Source: llm.Source{Dialect: Dialect, Body: body}}
 	if e := decodeCompletion(req, root); e != nil {
-		return nil, finalize(e)
+		return nil, oaierr.Finish(e)
 	}
 	return req, nil
 }
@@ -68,17 +69,17 @@ func newLazy(op llm.Operation, body []byte, decode func(*llm.Request, gjson.Resu
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
-			model, _, err = getString("model", v)
+			model, _, err = oaierr.String("model", v)
 		case "stream", "stream_options":
 			_, err = decodeCommon(&env, k.Str, v)
 		}
 		return err == nil
 	})
 	if err != nil {
-		return nil, finalize(err)
+		return nil, oaierr.Finish(err)
 	}
 	if model == "" {
-		return nil, finalize(errMissing("model"))
+		return nil, oaierr.Finish(oaierr.Missing("model"))
 	}
 	src := llm.Source{Dialect: Dialect, Body: body}
 	return llm.NewLazyRequest(op, model, env.Stream, env.IncludeUsage, src, func(r *llm.Request) error {
@@ -88,7 +89,7 @@ func newLazy(op llm.Operation, body []byte, decode func(*llm.Request, gjson.Resu
 		}
 		full := llm.Request{Op: op, Source: r.Source}
 		if e := decode(&full, root); e != nil {
-			return finalize(e)
+			return oaierr.Finish(e)
 		}
 		*r = full
 		return nil
@@ -103,44 +104,44 @@ func decodeCommon(req *llm.Request, key string, v gjson.Result) (bool, *llm.Erro
 	case "max_tokens":
 		var n int64
 		var ok bool
-		if n, ok, err = getInt(key, v); ok {
+		if n, ok, err = oaierr.Int(key, v); ok {
 			if n < 0 {
-				return true, errInvalidValue(key, "expected a value >= 1.")
+				return true, oaierr.Value(key, "expected a value >= 1.")
 			}
 			req.MaxTokens = int(n)
 		}
 	case "temperature":
-		req.Temperature, err = getFloat(key, v)
+		req.Temperature, err = oaierr.Float(key, v)
 	case "top_p":
-		req.TopP, err = getFloat(key, v)
+		req.TopP, err = oaierr.Float(key, v)
 	case "presence_penalty":
-		req.PresencePenalty, err = getFloat(key, v)
+		req.PresencePenalty, err = oaierr.Float(key, v)
 	case "frequency_penalty":
-		req.FrequencyPenalty, err = getFloat(key, v)
+		req.FrequencyPenalty, err = oaierr.Float(key, v)
 	case "top_k": // vLLM and other compat servers
 		var n int64
 		var ok bool
-		if n, ok, err = getInt(key, v); ok {
+		if n, ok, err = oaierr.Int(key, v); ok {
 			k := int(n)
 			req.TopK = &k
 		}
 	case "n":
 		var n int64
 		var ok bool
-		if n, ok, err = getInt(key, v); ok {
+		if n, ok, err = oaierr.Int(key, v); ok {
 			if n < 1 {
-				return true, errInvalidValue(key, "expected a value >= 1.")
+				return true, oaierr.Value(key, "expected a value >= 1.")
 			}
 			req.N = int(n)
 		}
 	case "seed":
 		var n int64
 		var ok bool
-		if n, ok, err = getInt(key, v); ok {
+		if n, ok, err = oaierr.Int(key, v); ok {
 			req.Seed = &n
 		}
 	case "user":
-		req.User, _, err = getString(key, v)
+		req.User, _, err = oaierr.String(key, v)
 	case "stop":
 		req.Stop, err = decodeStop(v)
 	case "stream":
@@ -151,7 +152,7 @@ func decodeCommon(req *llm.Request, key string, v gjson.Result) (bool, *llm.Erro
 		case v.IsObject():
 			req.IncludeUsage, _, err = getBool("stream_options.include_usage", v.Get("include_usage"))
 		default:
-			err = errInvalidType(key, "an object", v)
+			err = oaierr.Type(key, "an object", v)
 		}
 	default:
 		return false, nil
@@ -174,7 +175,7 @@ func decodeStop(v gjson.Result) ([]string, *llm.Error) {
 		i := 0
 		v.ForEach(func(_, s gjson.Result) bool {
 			if s.Type != gjson.String {
-				err = errInvalidType(idx("stop", i), "a string", s)
+				err = oaierr.Type(idx("stop", i), "a string", s)
 				return false
 			}
 			if s.Str != "" {
@@ -185,7 +186,7 @@ func decodeStop(v gjson.Result) ([]string, *llm.Error) {
 		})
 		return out, err
 	}
-	return nil, errInvalidType("stop", "one of a string or array of strings", v)
+	return nil, oaierr.Type("stop", "one of a string or array of strings", v)
 }
 
 func decodeChat(req *llm.Request, root gjson.Result) *llm.Error {
@@ -199,7 +200,7 @@ func decodeChat(req *llm.Request, root gjson.Result) *llm.Error {
 		}
 		switch k.Str {
 		case "model":
-			req.Model, _, err = getString("model", v)
+			req.Model, _, err = oaierr.String("model", v)
 		case "messages":
 			haveMessages = v.Type != gjson.Null
 			if haveMessages {
@@ -208,9 +209,9 @@ func decodeChat(req *llm.Request, root gjson.Result) *llm.Error {
 		case "max_completion_tokens":
 			var n int64
 			var ok bool
-			if n, ok, err = getInt(k.Str, v); ok {
+			if n, ok, err = oaierr.Int(k.Str, v); ok {
 				if n < 0 {
-					err = errInvalidValue(k.Str, "expected a value >= 1.")
+					err = oaierr.Value(k.Str, "expected a value >= 1.")
 				}
 				maxCompletion = n
 			}
@@ -223,14 +224,14 @@ func decodeChat(req *llm.Request, root gjson.Result) *llm.Error {
 		case "reasoning_effort":
 			var s string
 			var ok bool
-			if s, ok, err = getString(k.Str, v); ok && s != "" {
+			if s, ok, err = oaierr.String(k.Str, v); ok && s != "" {
 				req.Reasoning = &llm.Reasoning{Enabled: s != "none", Effort: s}
 			}
 		case "response_format":
 			req.ResponseFormat, err = decodeResponseFormat(v)
 		case "functions", "function_call":
 			if v.Type != gjson.Null {
-				err = errUnsupported(k.Str, "The legacy '"+k.Str+"' parameter is not supported; use 'tools' and 'tool_choice'.")
+				err = oaierr.Unsupported(k.Str, "The legacy '"+k.Str+"' parameter is not supported; use 'tools' and 'tool_choice'.")
 			}
 		}
 		return err == nil
@@ -242,10 +243,10 @@ func decodeChat(req *llm.Request, root gjson.Result) *llm.Error {
 		req.MaxTokens = int(maxCompletion)
 	}
 	if req.Model == "" {
-		return errMissing("model")
+		return oaierr.Missing("model")
 	}
 	if !haveMessages {
-		return errMissing("messages")
+		return oaierr.Missing("messages")
 	}
 	if len(req.Messages) == 0 {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Param: "messages", Code: "empty_array",
@@ -270,7 +271,7 @@ func decodeCompletion(req *llm.Request, root gjson.Result) *llm.Error {
 		}
 		switch k.Str {
 		case "model":
-			req.Model, _, err = getString("model", v)
+			req.Model, _, err = oaierr.String("model", v)
 		case "prompt":
 			havePrompt = v.Type != gjson.Null
 			req.Prompt, err = decodePrompt(v)
@@ -281,10 +282,10 @@ func decodeCompletion(req *llm.Request, root gjson.Result) *llm.Error {
 		return err
 	}
 	if req.Model == "" {
-		return errMissing("model")
+		return oaierr.Missing("model")
 	}
 	if !havePrompt {
-		return errMissing("prompt")
+		return oaierr.Missing("prompt")
 	}
 	return nil
 }
@@ -299,22 +300,22 @@ func decodePrompt(v gjson.Result) (string, *llm.Error) {
 		arr := v.Array()
 		switch {
 		case len(arr) == 0:
-			return "", errInvalidValue("prompt", "expected a non-empty prompt.")
+			return "", oaierr.Value("prompt", "expected a non-empty prompt.")
 		case arr[0].Type == gjson.Number || arr[0].IsArray():
-			return "", errUnsupported("prompt", "Token-array prompts are not supported by this endpoint; send the prompt as a string.")
+			return "", oaierr.Unsupported("prompt", "Token-array prompts are not supported by this endpoint; send the prompt as a string.")
 		case len(arr) > 1:
-			return "", errUnsupported("prompt", "Only one prompt per request is supported; send a string or a one-element array.")
+			return "", oaierr.Unsupported("prompt", "Only one prompt per request is supported; send a string or a one-element array.")
 		case arr[0].Type != gjson.String:
-			return "", errInvalidType(idx("prompt", 0), "a string", arr[0])
+			return "", oaierr.Type(idx("prompt", 0), "a string", arr[0])
 		}
 		return arr[0].Str, nil
 	}
-	return "", errInvalidType("prompt", "one of a string or array of strings", v)
+	return "", oaierr.Type("prompt", "one of a string or array of strings", v)
 }
 
 func decodeMessages(v gjson.Result) ([]llm.Message, *llm.Error) {
 	if !v.IsArray() {
-		return nil, errInvalidType("messages", "an array", v)
+		return nil, oaierr.Type("messages", "an array", v)
 	}
 	var err *llm.Error
 	msgs := make([]llm.Message, 0, 8)
@@ -336,7 +337,7 @@ func decodeMessages(v gjson.Result) ([]llm.Message, *llm.Error) {
 func decodeMessage(m gjson.Result) (llm.Message, *llm.Error) {
 	var msg llm.Message
 	if !m.IsObject() {
-		return msg, errInvalidType("", "an object", m)
+		return msg, oaierr.Type("", "an object", m)
 	}
 	var (
 		err                         *llm.Error
@@ -348,27 +349,27 @@ func decodeMessage(m gjson.Result) (llm.Message, *llm.Error) {
 	m.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "role":
-			role, _, err = getString("role", v)
+			role, _, err = oaierr.String("role", v)
 		case "content":
 			content, haveContent = v, v.Type != gjson.Null
 		case "name":
-			msg.Name, _, err = getString("name", v)
+			msg.Name, _, err = oaierr.String("name", v)
 		case "tool_calls":
 			toolCalls = v
 		case "tool_call_id":
-			toolCallID, haveCallID, err = getString("tool_call_id", v)
+			toolCallID, haveCallID, err = oaierr.String("tool_call_id", v)
 		case "reasoning_content":
-			reasoning, _, err = getString("reasoning_content", v)
+			reasoning, _, err = oaierr.String("reasoning_content", v)
 		case "reasoning": // some compat servers echo it under this name
 			var s string
-			if s, _, err = getString("reasoning", v); reasoning == "" {
+			if s, _, err = oaierr.String("reasoning", v); reasoning == "" {
 				reasoning = s
 			}
 		case "refusal":
-			refusal, _, err = getString("refusal", v)
+			refusal, _, err = oaierr.String("refusal", v)
 		case "function_call":
 			if v.Type != gjson.Null {
-				err = errUnsupported("function_call", "The legacy 'function_call' message field is not supported; use 'tool_calls'.")
+				err = oaierr.Unsupported("function_call", "The legacy 'function_call' message field is not supported; use 'tool_calls'.")
 			}
 		}
 		return err == nil
@@ -378,17 +379,17 @@ func decodeMessage(m gjson.Result) (llm.Message, *llm.Error) {
 	}
 	switch role {
 	case "":
-		return msg, errMissing("role")
+		return msg, oaierr.Missing("role")
 	case "system", "developer":
 		msg.Role = llm.RoleSystem
 		if !haveContent {
-			return msg, errMissing("content")
+			return msg, oaierr.Missing("content")
 		}
 		msg.Content, err = decodeContent(content, false, false)
 	case "user":
 		msg.Role = llm.RoleUser
 		if !haveContent {
-			return msg, errMissing("content")
+			return msg, oaierr.Missing("content")
 		}
 		msg.Content, err = decodeContent(content, true, false)
 	case "assistant":
@@ -412,7 +413,7 @@ func decodeMessage(m gjson.Result) (llm.Message, *llm.Error) {
 	case "tool":
 		msg.Role = llm.RoleTool
 		if !haveCallID {
-			return msg, errMissing("tool_call_id")
+			return msg, oaierr.Missing("tool_call_id")
 		}
 		var parts []llm.Part
 		if haveContent {
@@ -420,9 +421,9 @@ func decodeMessage(m gjson.Result) (llm.Message, *llm.Error) {
 		}
 		msg.Content = []llm.Part{{Type: llm.PartToolResult, ToolResult: &llm.ToolResult{CallID: toolCallID, Content: parts}}}
 	case "function":
-		return msg, errUnsupported("role", "The legacy 'function' role is not supported; use 'tool' messages.")
+		return msg, oaierr.Unsupported("role", "The legacy 'function' role is not supported; use 'tool' messages.")
 	default:
-		return msg, errInvalidValue("role", "expected one of 'system', 'developer', 'user', 'assistant' or 'tool', but got '"+role+"'.")
+		return msg, oaierr.Value("role", "expected one of 'system', 'developer', 'user', 'assistant' or 'tool', but got '"+role+"'.")
 	}
 	return msg, withPrefix(err, "content")
 }
@@ -440,14 +441,14 @@ func decodeContent(v gjson.Result, images, assistant bool) ([]llm.Part, *llm.Err
 		}
 		return []llm.Part{llm.TextPart(v.Str)}, nil
 	case !v.IsArray():
-		return nil, errInvalidType("", "one of a string or array of objects", v)
+		return nil, oaierr.Type("", "one of a string or array of objects", v)
 	}
 	var parts []llm.Part
 	var err *llm.Error
 	j := 0
 	v.ForEach(func(_, item gjson.Result) bool {
 		if parts, err = decodePart(item, images, assistant, parts); err != nil {
-			err = withPrefix(err, at(j))
+			err = withPrefix(err, oaierr.At(j))
 			return false
 		}
 		j++
@@ -458,27 +459,27 @@ func decodeContent(v gjson.Result, images, assistant bool) ([]llm.Part, *llm.Err
 
 func decodePart(item gjson.Result, images, assistant bool, parts []llm.Part) ([]llm.Part, *llm.Error) {
 	if !item.IsObject() {
-		return parts, errInvalidType("", "an object", item)
+		return parts, oaierr.Type("", "an object", item)
 	}
-	typ, ok, err := getString("type", item.Get("type"))
+	typ, ok, err := oaierr.String("type", item.Get("type"))
 	if err != nil {
 		return parts, err
 	} else if !ok {
-		return parts, errMissing("type")
+		return parts, oaierr.Missing("type")
 	}
 	switch {
 	case typ == "text":
-		s, ok, err := getString("text", item.Get("text"))
+		s, ok, err := oaierr.String("text", item.Get("text"))
 		if err != nil {
 			return parts, err
 		} else if !ok {
-			return parts, errMissing("text")
+			return parts, oaierr.Missing("text")
 		}
 		if s != "" {
 			parts = append(parts, llm.TextPart(s))
 		}
 	case typ == "refusal" && assistant:
-		s, _, err := getString("refusal", item.Get("refusal"))
+		s, _, err := oaierr.String("refusal", item.Get("refusal"))
 		if err != nil {
 			return parts, err
 		}
@@ -492,7 +493,7 @@ func decodePart(item gjson.Result, images, assistant bool, parts []llm.Part) ([]
 		}
 		parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
 	default:
-		return parts, errUnsupported("type", "Content part type '"+typ+"' is not supported in this message.")
+		return parts, oaierr.Unsupported("type", "Content part type '"+typ+"' is not supported in this message.")
 	}
 	return parts, nil
 }
@@ -505,30 +506,30 @@ func decodeImage(v gjson.Result) (*llm.Image, *llm.Error) {
 	case v.Type == gjson.String: // lenient: "image_url": "https://..."
 		url = v.Str
 	case v.IsObject():
-		if url, _, err = getString("url", v.Get("url")); err != nil {
+		if url, _, err = oaierr.String("url", v.Get("url")); err != nil {
 			return nil, err
 		}
-		if detail, _, err = getString("detail", v.Get("detail")); err != nil {
+		if detail, _, err = oaierr.String("detail", v.Get("detail")); err != nil {
 			return nil, err
 		}
 	case !v.Exists():
-		return nil, errMissing("")
+		return nil, oaierr.Missing("")
 	default:
-		return nil, errInvalidType("", "an object", v)
+		return nil, oaierr.Type("", "an object", v)
 	}
 	if url == "" {
-		return nil, errMissing("url")
+		return nil, oaierr.Missing("url")
 	}
 	img := &llm.Image{Detail: detail}
 	switch {
 	case hasPrefixFold(url, "data:"):
 		comma := strings.IndexByte(url, ',')
 		if comma < 0 {
-			return nil, errInvalidValue("url", "expected a base64 data URL.")
+			return nil, oaierr.Value("url", "expected a base64 data URL.")
 		}
 		meta := url[len("data:"):comma]
 		if !strings.HasSuffix(meta, ";base64") {
-			return nil, errInvalidValue("url", "expected a base64 data URL.")
+			return nil, oaierr.Value("url", "expected a base64 data URL.")
 		}
 		meta = meta[:len(meta)-len(";base64")]
 		if semi := strings.IndexByte(meta, ';'); semi >= 0 {
@@ -537,12 +538,12 @@ func decodeImage(v gjson.Result) (*llm.Image, *llm.Error) {
 		img.MediaType = meta
 		img.Data = url[comma+1:]
 		if img.Data == "" {
-			return nil, errInvalidValue("url", "the data URL holds no image data.")
+			return nil, oaierr.Value("url", "the data URL holds no image data.")
 		}
 	case hasPrefixFold(url, "https://"), hasPrefixFold(url, "http://"):
 		img.URL = url
 	default:
-		return nil, errInvalidValue("url", "expected an http(s) URL or a base64 data URL.")
+		return nil, oaierr.Value("url", "expected an http(s) URL or a base64 data URL.")
 	}
 	return img, nil
 }
@@ -555,14 +556,14 @@ func hasPrefixFold(s, prefix string) bool {
 // relative to the array.
 func decodeToolCalls(v gjson.Result, parts []llm.Part) ([]llm.Part, *llm.Error) {
 	if !v.IsArray() {
-		return parts, errInvalidType("", "an array", v)
+		return parts, oaierr.Type("", "an array", v)
 	}
 	var err *llm.Error
 	j := 0
 	v.ForEach(func(_, tc gjson.Result) bool {
 		var call *llm.ToolCall
 		if call, err = decodeToolCall(tc); err != nil {
-			err = withPrefix(err, at(j))
+			err = withPrefix(err, oaierr.At(j))
 			return false
 		}
 		j++
@@ -574,7 +575,7 @@ func decodeToolCalls(v gjson.Result, parts []llm.Part) ([]llm.Part, *llm.Error) 
 
 func decodeToolCall(tc gjson.Result) (*llm.ToolCall, *llm.Error) {
 	if !tc.IsObject() {
-		return nil, errInvalidType("", "an object", tc)
+		return nil, oaierr.Type("", "an object", tc)
 	}
 	call := &llm.ToolCall{}
 	var fn gjson.Result
@@ -582,11 +583,11 @@ func decodeToolCall(tc gjson.Result) (*llm.ToolCall, *llm.Error) {
 	tc.ForEach(func(k, f gjson.Result) bool {
 		switch k.Str {
 		case "id":
-			call.ID, _, err = getString("id", f)
+			call.ID, _, err = oaierr.String("id", f)
 		case "type":
 			var typ string
-			if typ, _, err = getString("type", f); err == nil && typ != "" && typ != "function" {
-				err = errUnsupported("type", "Tool call type '"+typ+"' is not supported; only 'function' tool calls are.")
+			if typ, _, err = oaierr.String("type", f); err == nil && typ != "" && typ != "function" {
+				err = oaierr.Unsupported("type", "Tool call type '"+typ+"' is not supported; only 'function' tool calls are.")
 			}
 		case "function":
 			fn = f
@@ -597,16 +598,16 @@ func decodeToolCall(tc gjson.Result) (*llm.ToolCall, *llm.Error) {
 		return nil, err
 	}
 	if call.ID == "" {
-		return nil, errMissing("id")
+		return nil, oaierr.Missing("id")
 	}
 	if err := requireObject("function", fn); err != nil {
 		return nil, err
 	}
-	if call.Name, _, err = getString("function.name", fn.Get("name")); err != nil {
+	if call.Name, _, err = oaierr.String("function.name", fn.Get("name")); err != nil {
 		return nil, err
 	}
 	if call.Name == "" {
-		return nil, errMissing("function.name")
+		return nil, oaierr.Missing("function.name")
 	}
 	switch args := fn.Get("arguments"); {
 	case args.Type == gjson.String:
@@ -615,7 +616,7 @@ func decodeToolCall(tc gjson.Result) (*llm.ToolCall, *llm.Error) {
 		call.Arguments = args.Raw
 	case !args.Exists() || args.Type == gjson.Null:
 	default:
-		return nil, errInvalidType("function.arguments", "a string", args)
+		return nil, oaierr.Type("function.arguments", "a string", args)
 	}
 	if strings.TrimSpace(call.Arguments) == "" {
 		call.Arguments = "{}"
@@ -628,7 +629,7 @@ func decodeTools(v gjson.Result) ([]llm.Tool, *llm.Error) {
 		return nil, nil
 	}
 	if !v.IsArray() {
-		return nil, errInvalidType("tools", "an array", v)
+		return nil, oaierr.Type("tools", "an array", v)
 	}
 	var tools []llm.Tool
 	var err *llm.Error
@@ -650,14 +651,14 @@ func decodeTools(v gjson.Result) ([]llm.Tool, *llm.Error) {
 func decodeTool(t gjson.Result) (llm.Tool, *llm.Error) {
 	var tool llm.Tool
 	if !t.IsObject() {
-		return tool, errInvalidType("", "an object", t)
+		return tool, oaierr.Type("", "an object", t)
 	}
-	typ, _, err := getString("type", t.Get("type"))
+	typ, _, err := oaierr.String("type", t.Get("type"))
 	if err != nil {
 		return tool, err
 	}
 	if typ != "" && typ != "function" {
-		return tool, errUnsupported("type", "Tool type '"+typ+"' is not supported; only 'function' tools are.")
+		return tool, oaierr.Unsupported("type", "Tool type '"+typ+"' is not supported; only 'function' tools are.")
 	}
 	fn := t.Get("function")
 	if err := requireObject("function", fn); err != nil {
@@ -666,9 +667,9 @@ func decodeTool(t gjson.Result) (llm.Tool, *llm.Error) {
 	fn.ForEach(func(k, f gjson.Result) bool {
 		switch k.Str {
 		case "name":
-			tool.Name, _, err = getString("function.name", f)
+			tool.Name, _, err = oaierr.String("function.name", f)
 		case "description":
-			tool.Description, _, err = getString("function.description", f)
+			tool.Description, _, err = oaierr.String("function.description", f)
 		case "parameters":
 			err = setObject(&tool.Parameters, "function.parameters", f)
 		case "strict":
@@ -680,7 +681,7 @@ func decodeTool(t gjson.Result) (llm.Tool, *llm.Error) {
 		return tool, err
 	}
 	if tool.Name == "" {
-		return tool, errMissing("function.name")
+		return tool, oaierr.Missing("function.name")
 	}
 	return tool, nil
 }
@@ -698,29 +699,29 @@ func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 		case "required":
 			return &llm.ToolChoice{Mode: llm.ToolChoiceRequired}, nil
 		}
-		return nil, errInvalidValue("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+v.Str+"'.")
+		return nil, oaierr.Value("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+v.Str+"'.")
 	case v.IsObject():
-		typ, _, err := getString("tool_choice.type", v.Get("type"))
+		typ, _, err := oaierr.String("tool_choice.type", v.Get("type"))
 		if err != nil {
 			return nil, err
 		}
 		if typ != "function" {
-			return nil, errUnsupported("tool_choice.type", "tool_choice of type '"+typ+"' is not supported; use 'function'.")
+			return nil, oaierr.Unsupported("tool_choice.type", "tool_choice of type '"+typ+"' is not supported; use 'function'.")
 		}
 		fn := v.Get("function")
 		if !fn.IsObject() {
-			return nil, errMissing("tool_choice.function")
+			return nil, oaierr.Missing("tool_choice.function")
 		}
-		name, _, err := getString("tool_choice.function.name", fn.Get("name"))
+		name, _, err := oaierr.String("tool_choice.function.name", fn.Get("name"))
 		if err != nil {
 			return nil, err
 		}
 		if name == "" {
-			return nil, errMissing("tool_choice.function.name")
+			return nil, oaierr.Missing("tool_choice.function.name")
 		}
 		return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: name}, nil
 	}
-	return nil, errInvalidType("tool_choice", "one of a string or object", v)
+	return nil, oaierr.Type("tool_choice", "one of a string or object", v)
 }
 
 func decodeResponseFormat(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
@@ -728,16 +729,16 @@ func decodeResponseFormat(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
 		return nil, nil
 	}
 	if !v.IsObject() {
-		return nil, errInvalidType("response_format", "an object", v)
+		return nil, oaierr.Type("response_format", "an object", v)
 	}
-	typ, _, err := getString("response_format.type", v.Get("type"))
+	typ, _, err := oaierr.String("response_format.type", v.Get("type"))
 	if err != nil {
 		return nil, err
 	}
 	rf := &llm.ResponseFormat{Type: typ}
 	switch typ {
 	case "":
-		return nil, errMissing("response_format.type")
+		return nil, oaierr.Missing("response_format.type")
 	case "text", "json_object":
 	case "json_schema":
 		js := v.Get("json_schema")
@@ -747,7 +748,7 @@ func decodeResponseFormat(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
 		js.ForEach(func(k, f gjson.Result) bool {
 			switch k.Str {
 			case "name":
-				rf.Name, _, err = getString("response_format.json_schema.name", f)
+				rf.Name, _, err = oaierr.String("response_format.json_schema.name", f)
 			case "schema":
 				err = setObject(&rf.Schema, "response_format.json_schema.schema", f)
 			case "strict":
@@ -759,7 +760,7 @@ func decodeResponseFormat(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
 			return nil, err
 		}
 	default:
-		return nil, errInvalidValue("response_format.type", "expected one of 'text', 'json_object' or 'json_schema', but got '"+typ+"'.")
+		return nil, oaierr.Value("response_format.type", "expected one of 'text', 'json_object' or 'json_schema', but got '"+typ+"'.")
 	}
 	return rf, nil
 }

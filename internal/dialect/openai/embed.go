@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"math"
 
 	"github.com/tidegate/tidegate/internal/jsonw"
@@ -26,41 +27,41 @@ func DecodeEmbedRequest(body []byte) (*llm.EmbedRequest, error) {
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
-			req.Model, _, err = getString("model", v)
+			req.Model, _, err = oaierr.String("model", v)
 		case "input":
 			haveInput = v.Type != gjson.Null
 			req.Input, err = decodeEmbedInput(v)
 		case "encoding_format":
 			var s string
 			var ok bool
-			if s, ok, err = getString("encoding_format", v); ok {
+			if s, ok, err = oaierr.String("encoding_format", v); ok {
 				if s != "float" && s != "base64" {
-					err = errInvalidValue("encoding_format", "expected one of 'float' or 'base64', but got '"+s+"'.")
+					err = oaierr.Value("encoding_format", "expected one of 'float' or 'base64', but got '"+s+"'.")
 				}
 				req.EncodingFormat = s
 			}
 		case "dimensions":
 			var n int64
 			var ok bool
-			if n, ok, err = getInt("dimensions", v); ok {
+			if n, ok, err = oaierr.Int("dimensions", v); ok {
 				if n < 1 {
-					err = errInvalidValue("dimensions", "expected a value >= 1.")
+					err = oaierr.Value("dimensions", "expected a value >= 1.")
 				}
 				req.Dimensions = int(n)
 			}
 		case "user":
-			req.User, _, err = getString("user", v)
+			req.User, _, err = oaierr.String("user", v)
 		}
 		return err == nil
 	})
 	if err != nil {
-		return nil, finalize(err)
+		return nil, oaierr.Finish(err)
 	}
 	if req.Model == "" {
-		return nil, finalize(errMissing("model"))
+		return nil, oaierr.Finish(oaierr.Missing("model"))
 	}
 	if !haveInput {
-		return nil, finalize(errMissing("input"))
+		return nil, oaierr.Finish(oaierr.Missing("input"))
 	}
 	return req, nil
 }
@@ -72,7 +73,7 @@ func decodeEmbedInput(v gjson.Result) ([]string, *llm.Error) {
 	case v.Type == gjson.String:
 		return []string{v.Str}, nil
 	case !v.IsArray():
-		return nil, errInvalidType("input", "one of a string or array of strings", v)
+		return nil, oaierr.Type("input", "one of a string or array of strings", v)
 	}
 	var out []string
 	var err *llm.Error
@@ -91,7 +92,7 @@ func decodeEmbedInput(v gjson.Result) ([]string, *llm.Error) {
 		}
 		switch {
 		case t != kind:
-			err = errInvalidType(idx("input", i), "an element of the same type as 'input.[0]'", item)
+			err = oaierr.Type(idx("input", i), "an element of the same type as 'input.[0]'", item)
 		case t == gjson.String:
 			out = append(out, item.Str)
 		case t == gjson.Number:
@@ -99,12 +100,12 @@ func decodeEmbedInput(v gjson.Result) ([]string, *llm.Error) {
 		case t == gjson.JSON:
 			item.ForEach(func(_, tok gjson.Result) bool {
 				if tok.Type != gjson.Number {
-					err = errInvalidType(idx("input", i), "an array of integers", item)
+					err = oaierr.Type(idx("input", i), "an array of integers", item)
 				}
 				return err == nil
 			})
 		default:
-			err = errInvalidType(idx("input", i), "a string", item)
+			err = oaierr.Type(idx("input", i), "a string", item)
 		}
 		i++
 		return err == nil
@@ -113,7 +114,7 @@ func decodeEmbedInput(v gjson.Result) ([]string, *llm.Error) {
 		return nil, err
 	}
 	if i == 0 {
-		return nil, errInvalidValue("input", "expected a non-empty array.")
+		return nil, oaierr.Value("input", "expected a non-empty array.")
 	}
 	return out, nil
 }
@@ -126,7 +127,7 @@ func EncodeEmbedRequest(req *llm.EmbedRequest) ([]byte, error) {
 		if req.Source.Dialect == Dialect && len(req.Source.Body) > 0 {
 			return RewriteRequest(req.Source.Body, req.Model, false)
 		}
-		return nil, finalize(errMissing("input"))
+		return nil, oaierr.Finish(oaierr.Missing("input"))
 	}
 	n := 128 + len(req.Model)
 	for _, s := range req.Input {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"io"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func TestDecodeChatRequestErrors(t *testing.T) {
 			if e.Param != tc.param || e.Code != tc.code {
 				t.Errorf("param %q code %q, want %q %q (%s)", e.Param, e.Code, tc.param, tc.code, e.Message)
 			}
-			if e.Message == "" || strings.Contains(e.Message, paramMark) {
+			if e.Message == "" || strings.Contains(e.Message, oaierr.Mark) {
 				t.Errorf("bad message %q", e.Message)
 			}
 			switch e.Code {

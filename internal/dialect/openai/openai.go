@@ -14,9 +14,8 @@ package openai
 
 import (
 	"encoding/json"
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 
 	"github.com/tidegate/tidegate/internal/jsonw"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -129,67 +128,8 @@ func newID(prefix string) string {
 	return string(b)
 }
 
-// Request decoding errors, worded like OpenAI's own.
-
-func typeName(v gjson.Result) string {
-	switch v.Type {
-	case gjson.Null:
-		return "null"
-	case gjson.True, gjson.False:
-		return "a boolean"
-	case gjson.Number:
-		return "a number"
-	case gjson.String:
-		return "a string"
-	default:
-		if v.IsArray() {
-			return "an array"
-		}
-		return "an object"
-	}
-}
-
-// Decoders build errors with a Param relative to the value they look at
-// and each level prefixes its own path on the way up (withPrefix), so no
-// path string is built unless there is an error. Messages name the param
-// with paramMark until finalize fills it in.
-const paramMark = "\x00"
-
-func errInvalidType(param, want string, got gjson.Result) *llm.Error {
-	return &llm.Error{
-		Kind:    llm.KindInvalidRequest,
-		Message: "Invalid type for '" + paramMark + "': expected " + want + ", but got " + typeName(got) + " instead.",
-		Param:   param,
-		Code:    "invalid_type",
-	}
-}
-
-func errMissing(param string) *llm.Error {
-	return &llm.Error{
-		Kind:    llm.KindInvalidRequest,
-		Message: "Missing required parameter: '" + paramMark + "'.",
-		Param:   param,
-		Code:    "missing_required_parameter",
-	}
-}
-
-func errInvalidValue(param, msg string) *llm.Error {
-	return &llm.Error{
-		Kind:    llm.KindInvalidRequest,
-		Message: "Invalid value for '" + paramMark + "': " + msg,
-		Param:   param,
-		Code:    "invalid_value",
-	}
-}
-
-func errUnsupported(param, msg string) *llm.Error {
-	return &llm.Error{
-		Kind:    llm.KindInvalidRequest,
-		Message: msg,
-		Param:   param,
-		Code:    "unsupported_value",
-	}
-}
+// Request decoding errors are worded like OpenAI's own (internal/dialect/
+// oaierr), with Chat Completions' paths ("messages.[2].content").
 
 func errMalformed() *llm.Error {
 	return &llm.Error{
@@ -199,12 +139,8 @@ func errMalformed() *llm.Error {
 	}
 }
 
-// at renders an array element as a relative path: "[2]". Joined by
-// withPrefix this gives OpenAI's form, "messages.[2].content".
-func at(i int) string { return "[" + strconv.Itoa(i) + "]" }
-
 // idx renders an absolute array element path: "stop.[1]".
-func idx(prefix string, i int) string { return prefix + "." + at(i) }
+func idx(prefix string, i int) string { return prefix + "." + oaierr.At(i) }
 
 // withPrefix makes e's Param relative to prefix.
 func withPrefix(e *llm.Error, prefix string) *llm.Error {
@@ -216,16 +152,6 @@ func withPrefix(e *llm.Error, prefix string) *llm.Error {
 	} else {
 		e.Param = prefix + "." + e.Param
 	}
-	return e
-}
-
-// finalize writes the final Param into the message; every exported decoder
-// calls it on the error it returns.
-func finalize(e *llm.Error) error {
-	if e == nil {
-		return nil
-	}
-	e.Message = strings.ReplaceAll(e.Message, paramMark, e.Param)
 	return e
 }
 
@@ -243,16 +169,6 @@ func parseBody(body []byte) (gjson.Result, *llm.Error) {
 
 // Typed field readers: null counts as absent (ok == false, no error).
 
-func getString(param string, v gjson.Result) (string, bool, *llm.Error) {
-	switch v.Type {
-	case gjson.Null:
-		return "", false, nil
-	case gjson.String:
-		return v.Str, true, nil
-	}
-	return "", false, errInvalidType(param, "a string", v)
-}
-
 func getBool(param string, v gjson.Result) (bool, bool, *llm.Error) {
 	switch v.Type {
 	case gjson.Null:
@@ -262,7 +178,7 @@ func getBool(param string, v gjson.Result) (bool, bool, *llm.Error) {
 	case gjson.False:
 		return false, true, nil
 	}
-	return false, false, errInvalidType(param, "a boolean", v)
+	return false, false, oaierr.Type(param, "a boolean", v)
 }
 
 // setBool sets *dst to the boolean v; null leaves *dst alone.
@@ -281,7 +197,7 @@ func setObject(dst *json.RawMessage, param string, v gjson.Result) *llm.Error {
 	case v.IsObject():
 		*dst = json.RawMessage(v.Raw)
 	default:
-		return errInvalidType(param, "an object", v)
+		return oaierr.Type(param, "an object", v)
 	}
 	return nil
 }
@@ -292,34 +208,7 @@ func requireObject(param string, v gjson.Result) *llm.Error {
 	case v.IsObject():
 		return nil
 	case !v.Exists() || v.Type == gjson.Null:
-		return errMissing(param)
+		return oaierr.Missing(param)
 	}
-	return errInvalidType(param, "an object", v)
-}
-
-func getFloat(param string, v gjson.Result) (*float64, *llm.Error) {
-	switch v.Type {
-	case gjson.Null:
-		return nil, nil
-	case gjson.Number:
-		f := v.Num
-		return &f, nil
-	}
-	return nil, errInvalidType(param, "a number", v)
-}
-
-func getInt(param string, v gjson.Result) (int64, bool, *llm.Error) {
-	switch v.Type {
-	case gjson.Null:
-		return 0, false, nil
-	case gjson.Number:
-		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
-			return n, true, nil
-		}
-		// 1.0, 1e3: accept integral values that fit.
-		if f := v.Num; f == float64(int64(f)) && f > -1<<53 && f < 1<<53 {
-			return int64(f), true, nil
-		}
-	}
-	return 0, false, errInvalidType(param, "an integer", v)
+	return oaierr.Type(param, "an object", v)
 }

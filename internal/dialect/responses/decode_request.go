@@ -2,6 +2,7 @@ package responses
 
 import (
 	"encoding/json"
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -25,7 +26,7 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 	}
 	req := &llm.Request{Op: llm.OpChat, Source: llm.Source{Dialect: Dialect, Body: body}}
 	if err := decodeRequest(req, root); err != nil {
-		return nil, finish(err)
+		return nil, oaierr.Finish(err)
 	}
 	return req, nil
 }
@@ -44,11 +45,11 @@ func decodeRequest(req *llm.Request, root gjson.Result) *llm.Error {
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
-			req.Model, _, err = getString("model", v)
+			req.Model, _, err = oaierr.String("model", v)
 		case "input":
 			input = v
 		case "instructions":
-			instructions, _, err = getString("instructions", v)
+			instructions, _, err = oaierr.String("instructions", v)
 		case "stream":
 			var b *bool
 			if b, err = getBool("stream", v); b != nil {
@@ -57,16 +58,16 @@ func decodeRequest(req *llm.Request, root gjson.Result) *llm.Error {
 		case "max_output_tokens":
 			var n int64
 			var ok bool
-			if n, ok, err = getInt("max_output_tokens", v); ok {
+			if n, ok, err = oaierr.Int("max_output_tokens", v); ok {
 				if n < 1 {
-					err = errValue("max_output_tokens", "expected a value >= 1.")
+					err = oaierr.Value("max_output_tokens", "expected a value >= 1.")
 				}
 				req.MaxTokens = int(n)
 			}
 		case "temperature":
-			req.Temperature, err = getFloat("temperature", v)
+			req.Temperature, err = oaierr.Float("temperature", v)
 		case "top_p":
-			req.TopP, err = getFloat("top_p", v)
+			req.TopP, err = oaierr.Float("top_p", v)
 		case "tools":
 			req.Tools, err = decodeTools(v)
 		case "tool_choice":
@@ -79,11 +80,11 @@ func decodeRequest(req *llm.Request, root gjson.Result) *llm.Error {
 			req.ResponseFormat, err = decodeText(v)
 		case "user", "safety_identifier":
 			var s string
-			if s, _, err = getString(k.Str, v); s != "" {
+			if s, _, err = oaierr.String(k.Str, v); s != "" {
 				req.User = s
 			}
 		case "previous_response_id", "prompt_cache_key":
-			_, _, err = getString(k.Str, v)
+			_, _, err = oaierr.String(k.Str, v)
 		case "store":
 			_, err = getBool(k.Str, v)
 		}
@@ -93,7 +94,7 @@ func decodeRequest(req *llm.Request, root gjson.Result) *llm.Error {
 		return err
 	}
 	if req.Model == "" {
-		return errMissing("model")
+		return oaierr.Missing("model")
 	}
 	if instructions != "" {
 		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: []llm.Part{llm.TextPart(instructions)}})
@@ -106,9 +107,9 @@ func decodeRequest(req *llm.Request, root gjson.Result) *llm.Error {
 			return within(err, "input")
 		}
 	case !input.Exists() || input.Type == gjson.Null:
-		return errMissing("input")
+		return oaierr.Missing("input")
 	default:
-		return errType("input", "one of a string or array of input items", input)
+		return oaierr.Type("input", "one of a string or array of input items", input)
 	}
 	if len(req.Messages) == 0 || (len(req.Messages) == 1 && req.Messages[0].Role == llm.RoleSystem) {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Param: "input", Code: "empty_array",
@@ -128,9 +129,9 @@ func decodeReasoning(v gjson.Result) (*llm.Reasoning, *llm.Error) {
 	case v.Type == gjson.Null:
 		return nil, nil
 	case !v.IsObject():
-		return nil, errType("reasoning", "an object", v)
+		return nil, oaierr.Type("reasoning", "an object", v)
 	}
-	effort, _, err := getString("reasoning.effort", v.Get("effort"))
+	effort, _, err := oaierr.String("reasoning.effort", v.Get("effort"))
 	if err != nil || effort == "" {
 		return nil, err
 	}
@@ -143,14 +144,14 @@ func decodeText(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
 	case v.Type == gjson.Null:
 		return nil, nil
 	case !v.IsObject():
-		return nil, errType("text", "an object", v)
+		return nil, oaierr.Type("text", "an object", v)
 	}
 	f := v.Get("format")
 	switch {
 	case !f.Exists() || f.Type == gjson.Null:
 		return nil, nil
 	case !f.IsObject():
-		return nil, errType("text.format", "an object", f)
+		return nil, oaierr.Type("text.format", "an object", f)
 	}
 	typ, err := requireString("text.format.type", f.Get("type"))
 	if err != nil {
@@ -160,22 +161,22 @@ func decodeText(v gjson.Result) (*llm.ResponseFormat, *llm.Error) {
 	switch typ {
 	case "text", "json_object":
 	case "json_schema":
-		if rf.Name, _, err = getString("text.format.name", f.Get("name")); err != nil {
+		if rf.Name, _, err = oaierr.String("text.format.name", f.Get("name")); err != nil {
 			return nil, err
 		}
 		s := f.Get("schema")
 		if !s.IsObject() {
 			if !s.Exists() || s.Type == gjson.Null {
-				return nil, errMissing("text.format.schema")
+				return nil, oaierr.Missing("text.format.schema")
 			}
-			return nil, errType("text.format.schema", "an object", s)
+			return nil, oaierr.Type("text.format.schema", "an object", s)
 		}
 		rf.Schema = json.RawMessage(s.Raw)
 		if rf.Strict, err = getBool("text.format.strict", f.Get("strict")); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, errValue("text.format.type", "expected one of 'text', 'json_object' or 'json_schema', but got '"+typ+"'.")
+		return nil, oaierr.Value("text.format.type", "expected one of 'text', 'json_object' or 'json_schema', but got '"+typ+"'.")
 	}
 	return rf, nil
 }
@@ -189,7 +190,7 @@ func decodeItems(v gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.Error)
 	i := 0
 	v.ForEach(func(_, item gjson.Result) bool {
 		msgs, err = decodeItem(item, msgs)
-		err = within(err, at(i))
+		err = within(err, oaierr.At(i))
 		i++
 		return err == nil
 	})
@@ -207,9 +208,9 @@ func assistant(msgs []llm.Message, parts ...llm.Part) []llm.Message {
 
 func decodeItem(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.Error) {
 	if !item.IsObject() {
-		return msgs, errType("", "an object", item)
+		return msgs, oaierr.Type("", "an object", item)
 	}
-	typ, _, err := getString("type", item.Get("type"))
+	typ, _, err := oaierr.String("type", item.Get("type"))
 	if err != nil {
 		return msgs, err
 	}
@@ -227,19 +228,19 @@ func decodeItem(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.Erro
 		if call.Name, err = requireString("name", item.Get("name")); err != nil {
 			return msgs, err
 		}
-		ns, _, err := getString("namespace", item.Get("namespace"))
+		ns, _, err := oaierr.String("namespace", item.Get("namespace"))
 		if err != nil {
 			return msgs, err
 		}
 		call.Name = flatName(ns, call.Name)
 		if typ == "custom_tool_call" {
-			in, _, err := getString("input", item.Get("input"))
+			in, _, err := oaierr.String("input", item.Get("input"))
 			if err != nil {
 				return msgs, err
 			}
 			call.Arguments = customArgs(in)
 		} else {
-			args, _, err := getString("arguments", item.Get("arguments"))
+			args, _, err := oaierr.String("arguments", item.Get("arguments"))
 			if err != nil {
 				return msgs, err
 			}
@@ -265,9 +266,9 @@ func decodeItem(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.Erro
 				return msgs, within(err, "output")
 			}
 		case !out.Exists() || out.Type == gjson.Null:
-			return msgs, errMissing("output")
+			return msgs, oaierr.Missing("output")
 		default:
-			return msgs, errType("output", "one of a string or array of content parts", out)
+			return msgs, oaierr.Type("output", "one of a string or array of content parts", out)
 		}
 		return append(msgs, llm.Message{Role: llm.RoleTool, Content: []llm.Part{{Type: llm.PartToolResult, ToolResult: res}}}), nil
 	case "reasoning":
@@ -277,14 +278,14 @@ func decodeItem(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.Erro
 		}
 		return assistant(msgs, *p), nil
 	case "item_reference":
-		return msgs, errUnsupported("type", "Input items of type 'item_reference' are not supported by this gateway; send the items themselves.")
+		return msgs, oaierr.Unsupported("type", "Input items of type 'item_reference' are not supported by this gateway; send the items themselves.")
 	case "":
-		return msgs, errMissing("type")
+		return msgs, oaierr.Missing("type")
 	}
 	if hostedItem(typ) {
 		return msgs, nil // see hostedItem
 	}
-	return msgs, errUnsupported("type", "Input item type '"+typ+"' is not supported by this gateway.")
+	return msgs, oaierr.Unsupported("type", "Input item type '"+typ+"' is not supported by this gateway.")
 }
 
 // customArgs wraps a custom tool's freeform input as canonical arguments.
@@ -307,7 +308,7 @@ func decodeMessage(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.E
 	case "system", "developer":
 		r = llm.RoleSystem
 	default:
-		return msgs, errValue("role", "expected one of 'user', 'assistant', 'system' or 'developer', but got '"+role+"'.")
+		return msgs, oaierr.Value("role", "expected one of 'user', 'assistant', 'system' or 'developer', but got '"+role+"'.")
 	}
 	var parts []llm.Part
 	switch c := item.Get("content"); {
@@ -320,9 +321,9 @@ func decodeMessage(item gjson.Result, msgs []llm.Message) ([]llm.Message, *llm.E
 			return msgs, within(err, "content")
 		}
 	case !c.Exists() || c.Type == gjson.Null:
-		return msgs, errMissing("content")
+		return msgs, oaierr.Missing("content")
 	default:
-		return msgs, errType("content", "one of a string or array of content parts", c)
+		return msgs, oaierr.Type("content", "one of a string or array of content parts", c)
 	}
 	if r == llm.RoleAssistant {
 		if len(parts) == 0 {
@@ -341,7 +342,7 @@ func decodeParts(v gjson.Result, role string) ([]llm.Part, *llm.Error) {
 	i := 0
 	v.ForEach(func(_, p gjson.Result) bool {
 		parts, err = decodePart(p, role, parts)
-		err = within(err, at(i))
+		err = within(err, oaierr.At(i))
 		i++
 		return err == nil
 	})
@@ -350,7 +351,7 @@ func decodeParts(v gjson.Result, role string) ([]llm.Part, *llm.Error) {
 
 func decodePart(p gjson.Result, role string, parts []llm.Part) ([]llm.Part, *llm.Error) {
 	if !p.IsObject() {
-		return parts, errType("", "an object", p)
+		return parts, oaierr.Type("", "an object", p)
 	}
 	typ, err := requireString("type", p.Get("type"))
 	if err != nil {
@@ -358,17 +359,17 @@ func decodePart(p gjson.Result, role string, parts []llm.Part) ([]llm.Part, *llm
 	}
 	switch {
 	case typ == "input_text" || typ == "output_text" || typ == "text" || typ == "summary_text":
-		s, ok, err := getString("text", p.Get("text"))
+		s, ok, err := oaierr.String("text", p.Get("text"))
 		if err != nil {
 			return parts, err
 		} else if !ok {
-			return parts, errMissing("text")
+			return parts, oaierr.Missing("text")
 		}
 		if s != "" {
 			parts = append(parts, llm.TextPart(s))
 		}
 	case typ == "refusal":
-		s, _, err := getString("refusal", p.Get("refusal"))
+		s, _, err := oaierr.String("refusal", p.Get("refusal"))
 		if err != nil {
 			return parts, err
 		}
@@ -382,9 +383,9 @@ func decodePart(p gjson.Result, role string, parts []llm.Part) ([]llm.Part, *llm
 		}
 		parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
 	case typ == "input_file":
-		return parts, errUnsupported("type", "Content parts of type 'input_file' are not supported by this gateway.")
+		return parts, oaierr.Unsupported("type", "Content parts of type 'input_file' are not supported by this gateway.")
 	default:
-		return parts, errUnsupported("type", "Content part type '"+typ+"' is not supported in this item.")
+		return parts, oaierr.Unsupported("type", "Content part type '"+typ+"' is not supported in this item.")
 	}
 	return parts, nil
 }
@@ -392,26 +393,26 @@ func decodePart(p gjson.Result, role string, parts []llm.Part) ([]llm.Part, *llm
 // decodeImage reads an input_image part: image_url (an http(s) URL or a
 // base64 data URL) and detail; file_id needs OpenAI's file store.
 func decodeImage(p gjson.Result) (*llm.Image, *llm.Error) {
-	url, _, err := getString("image_url", p.Get("image_url"))
+	url, _, err := oaierr.String("image_url", p.Get("image_url"))
 	if err != nil {
 		return nil, err
 	}
-	detail, _, err := getString("detail", p.Get("detail"))
+	detail, _, err := oaierr.String("detail", p.Get("detail"))
 	if err != nil {
 		return nil, err
 	}
 	if url == "" {
 		if p.Get("file_id").Exists() {
-			return nil, errUnsupported("file_id", "Images by 'file_id' are not supported by this gateway; send 'image_url'.")
+			return nil, oaierr.Unsupported("file_id", "Images by 'file_id' are not supported by this gateway; send 'image_url'.")
 		}
-		return nil, errMissing("image_url")
+		return nil, oaierr.Missing("image_url")
 	}
 	img := &llm.Image{Detail: detail}
 	switch {
 	case hasPrefixFold(url, "data:"):
 		comma := strings.IndexByte(url, ',')
 		if comma < 0 || !strings.HasSuffix(url[:comma], ";base64") || comma == len(url)-1 {
-			return nil, errValue("image_url", "expected a base64 data URL.")
+			return nil, oaierr.Value("image_url", "expected a base64 data URL.")
 		}
 		meta := url[len("data:") : comma-len(";base64")]
 		if semi := strings.IndexByte(meta, ';'); semi >= 0 {
@@ -421,7 +422,7 @@ func decodeImage(p gjson.Result) (*llm.Image, *llm.Error) {
 	case hasPrefixFold(url, "https://"), hasPrefixFold(url, "http://"):
 		img.URL = url
 	default:
-		return nil, errValue("image_url", "expected an http(s) URL or a base64 data URL.")
+		return nil, oaierr.Value("image_url", "expected an http(s) URL or a base64 data URL.")
 	}
 	return img, nil
 }
@@ -434,7 +435,7 @@ func hasPrefixFold(s, prefix string) bool {
 // reasoning text (or summary), and the Anthropic signature or redacted
 // data the gateway put in encrypted_content. nil when nothing is left.
 func decodeReasoningItem(item gjson.Result) (*llm.Part, *llm.Error) {
-	enc, _, err := getString("encrypted_content", item.Get("encrypted_content"))
+	enc, _, err := oaierr.String("encrypted_content", item.Get("encrypted_content"))
 	if err != nil {
 		return nil, err
 	}
@@ -448,17 +449,17 @@ func decodeReasoningItem(item gjson.Result) (*llm.Part, *llm.Error) {
 			continue
 		}
 		if !v.IsArray() {
-			return nil, errType(key, "an array", v)
+			return nil, oaierr.Type(key, "an array", v)
 		}
 		i := 0
 		v.ForEach(func(_, p gjson.Result) bool {
 			if !p.IsObject() {
-				err = within(errType("", "an object", p), at(i))
+				err = within(oaierr.Type("", "an object", p), oaierr.At(i))
 				return false
 			}
 			var s string
-			if s, _, err = getString("text", p.Get("text")); err != nil {
-				err = within(err, at(i))
+			if s, _, err = oaierr.String("text", p.Get("text")); err != nil {
+				err = within(err, oaierr.At(i))
 				return false
 			}
 			if s != "" && text.Len() > 0 {

@@ -3,6 +3,7 @@ package responses
 import (
 	"encoding/json"
 	"errors"
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		req, err := DecodeRequest(body)
 		if err != nil {
 			var e *llm.Error
-			if !errors.As(err, &e) || e.Kind != llm.KindInvalidRequest || e.Message == "" || strings.Contains(e.Message, mark) {
+			if !errors.As(err, &e) || e.Kind != llm.KindInvalidRequest || e.Message == "" || strings.Contains(e.Message, oaierr.Mark) {
 				t.Fatalf("bad error %T %v", err, err)
 			}
 			return

@@ -15,9 +15,8 @@
 package responses
 
 import (
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -72,50 +71,8 @@ func stopStatus(r llm.StopReason) (status, incomplete string) {
 	return "completed", ""
 }
 
-// --- request errors, worded like OpenAI's ---
-//
-// Decoders build errors with a Param relative to the value they look at,
-// and each level prefixes its own path on the way up (within), so no path
-// is built unless there is an error. Messages name the param with mark
-// until finish fills it in.
-
-const mark = "\x00"
-
-func typeName(v gjson.Result) string {
-	switch v.Type {
-	case gjson.Null:
-		return "null"
-	case gjson.True, gjson.False:
-		return "a boolean"
-	case gjson.Number:
-		return "a number"
-	case gjson.String:
-		return "a string"
-	}
-	if v.IsArray() {
-		return "an array"
-	}
-	return "an object"
-}
-
-func errType(param, want string, got gjson.Result) *llm.Error {
-	return &llm.Error{Kind: llm.KindInvalidRequest, Param: param, Code: "invalid_type",
-		Message: "Invalid type for '" + mark + "': expected " + want + ", but got " + typeName(got) + " instead."}
-}
-
-func errMissing(param string) *llm.Error {
-	return &llm.Error{Kind: llm.KindInvalidRequest, Param: param, Code: "missing_required_parameter",
-		Message: "Missing required parameter: '" + mark + "'."}
-}
-
-func errValue(param, msg string) *llm.Error {
-	return &llm.Error{Kind: llm.KindInvalidRequest, Param: param, Code: "invalid_value",
-		Message: "Invalid value for '" + mark + "': " + msg}
-}
-
-func errUnsupported(param, msg string) *llm.Error {
-	return &llm.Error{Kind: llm.KindInvalidRequest, Param: param, Code: "unsupported_value", Message: msg}
-}
+// --- request errors: worded like OpenAI's (internal/dialect/oaierr), with
+// the Responses API's paths ("input[2].content") ---
 
 // within makes e's Param relative to the enclosing value: name is a key
 // ("content") or an index ("[2]").
@@ -134,28 +91,7 @@ func within(e *llm.Error, name string) *llm.Error {
 	return e
 }
 
-func at(i int) string { return "[" + strconv.Itoa(i) + "]" }
-
-// finish writes the final Param into the message.
-func finish(e *llm.Error) error {
-	if e == nil {
-		return nil
-	}
-	e.Message = strings.ReplaceAll(e.Message, mark, e.Param)
-	return e
-}
-
 // Typed readers: null counts as absent (ok false, no error).
-
-func getString(param string, v gjson.Result) (string, bool, *llm.Error) {
-	switch v.Type {
-	case gjson.Null:
-		return "", false, nil
-	case gjson.String:
-		return v.Str, true, nil
-	}
-	return "", false, errType(param, "a string", v)
-}
 
 func getBool(param string, v gjson.Result) (*bool, *llm.Error) {
 	switch v.Type {
@@ -165,43 +101,17 @@ func getBool(param string, v gjson.Result) (*bool, *llm.Error) {
 		b := v.Type == gjson.True
 		return &b, nil
 	}
-	return nil, errType(param, "a boolean", v)
-}
-
-func getFloat(param string, v gjson.Result) (*float64, *llm.Error) {
-	switch v.Type {
-	case gjson.Null:
-		return nil, nil
-	case gjson.Number:
-		f := v.Num
-		return &f, nil
-	}
-	return nil, errType(param, "a number", v)
-}
-
-func getInt(param string, v gjson.Result) (int64, bool, *llm.Error) {
-	switch v.Type {
-	case gjson.Null:
-		return 0, false, nil
-	case gjson.Number:
-		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
-			return n, true, nil
-		}
-		if f := v.Num; f == float64(int64(f)) && f > -1<<53 && f < 1<<53 {
-			return int64(f), true, nil
-		}
-	}
-	return 0, false, errType(param, "an integer", v)
+	return nil, oaierr.Type(param, "a boolean", v)
 }
 
 // requireString reads a required non-empty string.
 func requireString(param string, v gjson.Result) (string, *llm.Error) {
-	s, ok, err := getString(param, v)
+	s, ok, err := oaierr.String(param, v)
 	if err != nil {
 		return "", err
 	}
 	if !ok || s == "" {
-		return "", errMissing(param)
+		return "", oaierr.Missing(param)
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package responses
 
 import (
 	"encoding/json"
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 
 	"github.com/tidwall/gjson"
 
@@ -91,14 +92,14 @@ func decodeTools(v gjson.Result) ([]llm.Tool, *llm.Error) {
 	case v.Type == gjson.Null:
 		return nil, nil
 	case !v.IsArray():
-		return nil, errType("tools", "an array", v)
+		return nil, oaierr.Type("tools", "an array", v)
 	}
 	var tools []llm.Tool
 	var err *llm.Error
 	i := 0
 	v.ForEach(func(_, t gjson.Result) bool {
 		tools, err = decodeTool(t, "", tools)
-		err = within(within(err, at(i)), "tools")
+		err = within(within(err, oaierr.At(i)), "tools")
 		i++
 		return err == nil
 	})
@@ -109,7 +110,7 @@ func decodeTools(v gjson.Result) ([]llm.Tool, *llm.Error) {
 // tool, or a namespace's functions) to tools.
 func decodeTool(t gjson.Result, ns string, tools []llm.Tool) ([]llm.Tool, *llm.Error) {
 	if !t.IsObject() {
-		return tools, errType("", "an object", t)
+		return tools, oaierr.Type("", "an object", t)
 	}
 	typ, err := requireString("type", t.Get("type"))
 	if err != nil {
@@ -122,7 +123,7 @@ func decodeTool(t gjson.Result, ns string, tools []llm.Tool) ([]llm.Tool, *llm.E
 			return tools, err
 		}
 		tool.Name = flatName(ns, tool.Name)
-		if tool.Description, _, err = getString("description", t.Get("description")); err != nil {
+		if tool.Description, _, err = oaierr.String("description", t.Get("description")); err != nil {
 			return tools, err
 		}
 		if typ == "custom" {
@@ -133,7 +134,7 @@ func decodeTool(t gjson.Result, ns string, tools []llm.Tool) ([]llm.Tool, *llm.E
 		case p.IsObject():
 			tool.Parameters = json.RawMessage(p.Raw)
 		case p.Exists() && p.Type != gjson.Null:
-			return tools, errType("parameters", "an object", p)
+			return tools, oaierr.Type("parameters", "an object", p)
 		}
 		if tool.Strict, err = getBool("strict", t.Get("strict")); err != nil {
 			return tools, err
@@ -146,12 +147,12 @@ func decodeTool(t gjson.Result, ns string, tools []llm.Tool) ([]llm.Tool, *llm.E
 		}
 		nested := t.Get("tools")
 		if !nested.IsArray() {
-			return tools, errType("tools", "an array", nested)
+			return tools, oaierr.Type("tools", "an array", nested)
 		}
 		i := 0
 		nested.ForEach(func(_, f gjson.Result) bool {
 			tools, err = decodeTool(f, name, tools)
-			err = within(within(err, at(i)), "tools")
+			err = within(within(err, oaierr.At(i)), "tools")
 			i++
 			return err == nil
 		})
@@ -159,7 +160,7 @@ func decodeTool(t gjson.Result, ns string, tools []llm.Tool) ([]llm.Tool, *llm.E
 	case hostedTool(typ) && ns == "":
 		return tools, nil // dropped: see hostedTool
 	}
-	return tools, errUnsupported("type", "Tool type '"+typ+"' is not supported by this gateway.")
+	return tools, oaierr.Unsupported("type", "Tool type '"+typ+"' is not supported by this gateway.")
 }
 
 func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
@@ -175,9 +176,9 @@ func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 		case "required":
 			return &llm.ToolChoice{Mode: llm.ToolChoiceRequired}, nil
 		}
-		return nil, errValue("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+v.Str+"'.")
+		return nil, oaierr.Value("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+v.Str+"'.")
 	case !v.IsObject():
-		return nil, errType("tool_choice", "one of a string or object", v)
+		return nil, oaierr.Type("tool_choice", "one of a string or object", v)
 	}
 	typ, err := requireString("tool_choice.type", v.Get("type"))
 	if err != nil {
@@ -189,7 +190,7 @@ func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 		if err != nil {
 			return nil, err
 		}
-		ns, _, err := getString("tool_choice.namespace", v.Get("namespace"))
+		ns, _, err := oaierr.String("tool_choice.namespace", v.Get("namespace"))
 		if err != nil {
 			return nil, err
 		}
@@ -204,5 +205,5 @@ func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 	if hostedTool(typ) {
 		return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil // its tool was dropped
 	}
-	return nil, errUnsupported("tool_choice.type", "tool_choice of type '"+typ+"' is not supported by this gateway.")
+	return nil, oaierr.Unsupported("tool_choice.type", "tool_choice of type '"+typ+"' is not supported by this gateway.")
 }
