@@ -1,12 +1,9 @@
 package mcp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/tidwall/gjson"
 
@@ -22,21 +19,14 @@ func fastCallVersion(v string) bool {
 	return v == "2025-03-26" || v == "2025-06-18" || v == "2025-11-25"
 }
 
-// maxFastCall bounds the body the fast path reads; larger calls go to the
-// SDK, which applies MaxBodyBytes itself.
+// maxFastCall bounds the body the gateway reads before the SDK; larger
+// requests go to the SDK, which applies MaxBodyBytes itself.
 const maxFastCall = 1 << 20
 
-// fastCall answers a plain tools/call and reports true, or restores r's
-// body for the SDK and reports false.
-func (s *Server) fastCall(w http.ResponseWriter, r *http.Request, reqID string) bool {
-	if r.Method != http.MethodPost || !fastCallVersion(r.Header.Get("Mcp-Protocol-Version")) || !plainJSONPost(r) ||
-		r.ContentLength < 0 || r.ContentLength > maxFastCall ||
-		(s.opt.MaxBodyBytes > 0 && r.ContentLength > s.opt.MaxBodyBytes) {
-		return false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxFastCall+1))
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
-	if err != nil || len(body) > maxFastCall {
+// fastCall answers a plain tools/call (body as peekBody read it) and
+// reports true, or reports false for the SDK to answer.
+func (s *Server) fastCall(w http.ResponseWriter, r *http.Request, body []byte, reqID string) bool {
+	if !fastCallVersion(r.Header.Get("Mcp-Protocol-Version")) {
 		return false
 	}
 	id, name, args, ok := plainToolsCall(body)
@@ -52,16 +42,7 @@ func (s *Server) fastCall(w http.ResponseWriter, r *http.Request, reqID string) 
 	if err != nil {
 		return false // cannot happen: results are built from JSON-safe values
 	}
-	out := make([]byte, 0, len(res)+len(id)+40)
-	out = append(out, `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	out = append(out, `,"result":`...)
-	out = append(out, res...)
-	out = append(out, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeResult(w, id, res)
 	return true
 }
 

@@ -24,15 +24,11 @@ type listCache struct {
 
 const maxListRequest = 4 << 10 // a tools/list request is tiny; larger bodies go to the SDK untouched
 
-// serve answers r from the cache and reports true, or prepares r for the
-// SDK (its body restored) and returns a writer that fills the cache.
-func (c *listCache) serve(w http.ResponseWriter, r *http.Request) (bool, http.ResponseWriter) {
-	if r.Method != http.MethodPost || !plainJSONPost(r) || r.ContentLength < 0 || r.ContentLength > maxListRequest {
-		return false, w
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxListRequest+1))
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
-	if err != nil || len(body) > maxListRequest {
+// serve answers a request whose body the server read (peekBody) from the
+// cache and reports true, or returns a writer that fills the cache from
+// the SDK's answer.
+func (c *listCache) serve(w http.ResponseWriter, r *http.Request, body []byte) (bool, http.ResponseWriter) {
+	if len(body) > maxListRequest {
 		return false, w
 	}
 	id, ok := plainToolsList(body)
@@ -46,6 +42,12 @@ func (c *listCache) serve(w http.ResponseWriter, r *http.Request) (bool, http.Re
 	if result == nil {
 		return false, &listRecorder{ResponseWriter: w, cache: c, version: version}
 	}
+	writeResult(w, id, result)
+	return true, w
+}
+
+// writeResult answers a JSON-RPC request with id and result (JSON).
+func writeResult(w http.ResponseWriter, id string, result []byte) {
 	out := make([]byte, 0, len(result)+len(id)+40)
 	out = append(out, `{"jsonrpc":"2.0","id":`...)
 	out = append(out, id...)
@@ -56,7 +58,21 @@ func (c *listCache) serve(w http.ResponseWriter, r *http.Request) (bool, http.Re
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
-	return true, w
+}
+
+// peekBody reads the body of a POST the SDK would accept, when its length
+// is known and at most limit, and puts it back for the SDK; false when
+// the request is not one the gateway answers itself.
+func peekBody(r *http.Request, limit int64) ([]byte, bool) {
+	if r.Method != http.MethodPost || !plainJSONPost(r) || r.ContentLength < 0 || r.ContentLength > limit {
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	if err != nil || int64(len(body)) > limit {
+		return nil, false
+	}
+	return body, true
 }
 
 // plainJSONPost is what the SDK accepts for a POST: a JSON body, and an

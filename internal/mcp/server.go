@@ -167,12 +167,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.fastCall(w, r, reqID) {
-		return
+	limit := int64(maxFastCall)
+	if s.opt.MaxBodyBytes > 0 {
+		limit = min(limit, s.opt.MaxBodyBytes)
 	}
-	done, w := s.list.serve(w, r)
-	if done {
-		return
+	if body, ok := peekBody(r, limit); ok { // read once for both answers the gateway gives itself
+		if s.fastCall(w, r, body, reqID) {
+			return
+		}
+		var done bool
+		if done, w = s.list.serve(w, r, body); done {
+			return
+		}
 	}
 	ctx := context.WithValue(r.Context(), requestIDKey{}, reqID)
 	s.handler.ServeHTTP(w, r.WithContext(ctx))

@@ -43,14 +43,7 @@ func (p *Anthropic) header(src llm.Source) http.Header {
 // Chat sends a Messages request. A caller speaking the Anthropic dialect has
 // its body forwarded with only the model changed.
 func (p *Anthropic) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	raw := passthrough(req.Source, llm.DialectAnthropic)
-	var body []byte
-	var err error
-	if raw {
-		body, err = anthropic.RewriteRequest(req.Source.Body, req.Model, req.Stream)
-	} else if err = req.Decode(); err == nil {
-		body, err = anthropic.EncodeMessagesRequest(promptAsMessages(req), p.info(req.Model))
-	}
+	body, raw, err := p.anthropicBody(req)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +51,27 @@ func (p *Anthropic) Chat(ctx context.Context, req *llm.Request) (llm.Stream, err
 	if err != nil {
 		return nil, err
 	}
+	return p.anthropicAnswer(ctx, req, resp, raw)
+}
+
+// anthropicBody is a Messages request body: the caller's own with only the
+// model changed when it speaks the Anthropic dialect (raw), else encoded
+// from the canonical request.
+func (p *base) anthropicBody(req *llm.Request) (body []byte, raw bool, err error) {
+	if passthrough(req.Source, llm.DialectAnthropic) {
+		body, err = anthropic.RewriteRequest(req.Source.Body, req.Model, req.Stream)
+		return body, true, err
+	}
+	if err = req.Decode(); err != nil {
+		return nil, false, err
+	}
+	body, err = anthropic.EncodeMessagesRequest(promptAsMessages(req), p.info(req.Model))
+	return body, false, err
+}
+
+// anthropicAnswer reads a Messages answer: a stream, the upstream's bytes
+// for a raw caller, or the decoded response.
+func (p *base) anthropicAnswer(ctx context.Context, req *llm.Request, resp *http.Response, raw bool) (llm.Stream, error) {
 	if req.Stream {
 		return p.guard(ctx, anthropic.NewStreamDecoder(resp.Body, raw), resp.Body), nil
 	}

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
-	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	"github.com/tidegate/tidegate/internal/catalog"
@@ -125,14 +124,7 @@ func (v *Vertex) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error)
 		return v.gemini.Chat(ctx, req)
 	}
 	p := &v.gemini.base
-	raw := passthrough(req.Source, llm.DialectAnthropic)
-	var body []byte
-	var err error
-	if raw {
-		body, err = anthropic.RewriteRequest(req.Source.Body, req.Model, req.Stream)
-	} else if err = req.Decode(); err == nil {
-		body, err = anthropic.EncodeMessagesRequest(promptAsMessages(req), p.info(req.Model))
-	}
+	body, raw, err := p.anthropicBody(req)
 	if err == nil {
 		body, err = vertexClaudeBody(body)
 	}
@@ -151,25 +143,7 @@ func (v *Vertex) Chat(ctx context.Context, req *llm.Request) (llm.Stream, error)
 	if err != nil {
 		return nil, err
 	}
-	if req.Stream {
-		return p.guard(ctx, anthropic.NewStreamDecoder(resp.Body, raw), resp.Body), nil
-	}
-	data, err := p.readBody(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	if raw {
-		if !gjson.ValidBytes(data) {
-			return nil, invalidJSON(p.name)
-		}
-		return single(llm.Event{Type: llm.EventResponse, Response: sniffAnthropic(data), Raw: data, RawDialect: llm.DialectAnthropic}), nil
-	}
-	r, err := anthropic.DecodeResponse(data)
-	if err != nil {
-		return nil, upstreamDecodeError(p.name, err)
-	}
-	r.Op = req.Op
-	return single(llm.Event{Type: llm.EventResponse, Response: r}), nil
+	return p.anthropicAnswer(ctx, req, resp, raw)
 }
 
 // vertexClaudeBody moves the model to the URL and pins Vertex's version.

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 

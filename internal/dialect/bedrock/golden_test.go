@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 

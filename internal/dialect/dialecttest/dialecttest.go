@@ -321,3 +321,89 @@ func AddSeeds(f *testing.F, pattern string) {
 		}
 	}
 }
+
+// FuzzDecodeResponse fuzzes decode from testdata/response/*.json and
+// extra seeds: it returns an *llm.Error or a complete response whose parts
+// are non-empty and whose tool calls carry an ID and a JSON object.
+func FuzzDecodeResponse(f *testing.F, decode func([]byte) (*llm.Response, error), seeds ...string) {
+	AddSeeds(f, "testdata/response/*.json")
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		resp, err := decode(body)
+		if err != nil {
+			var e *llm.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T %v, want *llm.Error", err, err)
+			}
+			return
+		}
+		if resp.ID == "" || resp.StopReason == "" {
+			t.Fatalf("incomplete response %+v", resp)
+		}
+		for _, p := range resp.Content {
+			switch p.Type {
+			case llm.PartText:
+				if p.Text == "" {
+					t.Fatal("empty text part")
+				}
+			case llm.PartThinking:
+				if p.Text == "" && p.Signature == "" {
+					t.Fatal("empty thinking part")
+				}
+			case llm.PartToolCall:
+				var obj map[string]any
+				if p.ToolCall.ID == "" || json.Unmarshal([]byte(p.ToolCall.Arguments), &obj) != nil {
+					t.Fatalf("bad tool call %+v", p.ToolCall)
+				}
+			default:
+				t.Fatalf("unexpected part %s", p.Type)
+			}
+		}
+	})
+}
+
+// FuzzStreamDecoder fuzzes decoder from testdata/stream/*<ext> and extra
+// seeds against the canonical stream contract (CheckStream).
+func FuzzStreamDecoder(f *testing.F, ext string, decoder func(io.ReadCloser) llm.Stream, seeds ...string) {
+	AddSeeds(f, "testdata/stream/*"+ext)
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := decoder(io.NopCloser(bytes.NewReader(data)))
+		if err := CheckStream(s); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzEncodeRequest fuzzes encode with a tool round trip whose text,
+// arguments and parameter schema are the fuzzer's: it returns valid JSON
+// or an invalid_request *llm.Error.
+func FuzzEncodeRequest(f *testing.F, model string, encode func(*llm.Request, llm.ModelInfo) ([]byte, error)) {
+	f.Add("hello", `{"a":1}`, `{"type":"object"}`)
+	f.Add("", "", "")
+	f.Fuzz(func(t *testing.T, text, args, params string) {
+		req := &llm.Request{Model: model, Messages: []llm.Message{
+			{Role: llm.RoleUser, Content: []llm.Part{llm.TextPart(text)}},
+			{Role: llm.RoleAssistant, Content: []llm.Part{{Type: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: "1", Name: "f", Arguments: args}}}},
+			{Role: llm.RoleTool, Content: []llm.Part{{Type: llm.PartToolResult, ToolResult: &llm.ToolResult{CallID: "1", Content: []llm.Part{llm.TextPart(text)}}}}},
+		}, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(params)}}}
+		body, err := encode(req, llm.ModelInfo{})
+		if err != nil {
+			var e *llm.Error
+			if !errors.As(err, &e) || e.Kind != llm.KindInvalidRequest {
+				t.Fatalf("error %v, want KindInvalidRequest", err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("invalid JSON: %s", body)
+		}
+	})
+}

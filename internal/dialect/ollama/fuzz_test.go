@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"io"
 	"testing"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 

@@ -3,13 +3,13 @@ package ollama
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 

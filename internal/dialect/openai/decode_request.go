@@ -1,9 +1,9 @@
 package openai
 
 import (
-	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"strings"
 
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidwall/gjson"
 )

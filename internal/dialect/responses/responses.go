@@ -15,11 +15,11 @@
 package responses
 
 import (
-	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"math/rand/v2"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 	"github.com/tidegate/tidegate/internal/dialect/openai"
 	"github.com/tidegate/tidegate/internal/llm"
 )
