@@ -13,7 +13,7 @@ ARG VERSION=dev
 ARG REVISION=unknown
 # GOFIPS140=v1.0.0 builds against Go's FIPS 140-3 module (docs/operations.md).
 ARG GOFIPS140=off
-RUN CGO_ENABLED=0 GOFIPS140=${GOFIPS140} go build -trimpath -buildvcs=false -ldflags="-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/tidegate ./cmd/tidegate
+RUN CGO_ENABLED=0 GOFIPS140=${GOFIPS140} go build -tags grpcnotrace -trimpath -buildvcs=false -ldflags="-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/tidegate ./cmd/tidegate
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/tidegate /usr/local/bin/tidegate

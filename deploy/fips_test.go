@@ -24,7 +24,7 @@ func TestFIPSBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildStage(t, map[string]string{"VERSION": "v9.9.9-fips", "REVISION": "fips", "GOFIPS140": "v1.0.0"})
+	bin, _ := buildStage(t, map[string]string{"VERSION": "v9.9.9-fips", "REVISION": "fips", "GOFIPS140": "v1.0.0"}, "")
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("version: %v: %s", err, out)

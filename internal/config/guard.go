@@ -46,9 +46,10 @@ type Guardrail struct {
 	Schema *GuardSchema `yaml:"schema"`
 }
 
-// GuardSystemPrompt is a Go text/template rendered per request with
-// .Key, .User and .Team ({ID, Name, Metadata}), .Date (YYYY-MM-DD, UTC),
-// .Time (RFC 3339) and {{header "Name"}}.
+// GuardSystemPrompt is a template in Go template syntax rendered per
+// request with .Key, .User and .Team ({ID, Name, Metadata}), .Date
+// (YYYY-MM-DD, UTC), .Time (RFC 3339), {{header "Name"}} and if/else
+// (docs/guardrails.md lists what is supported).
 type GuardSystemPrompt struct {
 	Template string `yaml:"template"`
 	// Mode is prepend (default: before the caller's system prompt) or

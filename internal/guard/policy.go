@@ -3,7 +3,6 @@ package guard
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -126,9 +125,6 @@ func compile(name string, g config.Guardrail, injection []*regexp.Regexp) (*prof
 	if sp := g.SystemPrompt; sp != nil {
 		pp := path + ".system_prompt.template"
 		prompt, err := compilePrompt(pp, sp.Template, sp.Mode)
-		if err == nil {
-			_, err = prompt.render(Caller{Header: http.Header{}}) // catches unknown fields at load
-		}
 		if err != nil {
 			bad(pp, "%v", err)
 		} else {
@@ -366,11 +362,7 @@ func (p *Policy) Request(d llm.Dialect, body []byte, sess *Session, info Request
 	// the caller's, so they are neither filtered nor redacted.
 	for i := len(p.prompts) - 1; i >= 0; i-- { // prepended last to first: they read in profile order
 		sp := p.prompts[i]
-		text, err := sp.render(info.Caller)
-		if err != nil {
-			return nil, &llm.Error{Kind: llm.KindInternal, Message: "the managed system prompt could not be rendered", Err: err}
-		}
-		if body, err = applySystemPrompt(d, body, text, sp.replace); err != nil {
+		if body, err = applySystemPrompt(d, body, sp.render(info.Caller), sp.replace); err != nil {
 			return nil, err
 		}
 	}

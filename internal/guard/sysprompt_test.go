@@ -63,13 +63,55 @@ global_guardrails: [house]
 	if got := gjson.GetBytes(out, "messages.0.content").String(); got != "Team Ops (gold), 2026-12-06, via cli." {
 		t.Fatalf("rendered %q", got)
 	}
+	for _, tc := range []struct {
+		tmpl, want string
+		caller     Caller
+	}{
+		{`{{if .User.Name}}Hello {{.User.Name}}{{else}}Hello stranger{{end}}{{/* note */}}, {{.Time}}`, "Hello Ann, 2026-12-06T23:00:00Z",
+			Caller{User: Principal{Name: "Ann"}, Now: caller.Now}},
+		{`{{if .User.Name}}Hello {{.User.Name}}{{else}}Hello stranger{{end}}{{/* note */}}, {{.Time}}`, "Hello stranger, 2026-12-06T23:00:00Z",
+			Caller{Now: caller.Now}},
+		{`{{.Key.ID}}/{{.Team.ID}} {{if header "X-Tier"}}tier {{header "X-Tier"}}{{end}}`, "k1/t1 tier gold",
+			Caller{Key: Principal{ID: "k1"}, Team: Principal{ID: "t1"}, Header: http.Header{"X-Tier": {"gold"}}}},
+	} {
+		sp, err := compilePrompt("t", tc.tmpl, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sp.render(tc.caller); got != tc.want {
+			t.Errorf("%s: rendered %q, want %q", tc.tmpl, got, tc.want)
+		}
+	}
 	for tmpl, want := range map[string]string{
-		"'{{.Nope}}'":   "can't evaluate field Nope",
-		"'{{.Key.Name'": "unclosed action",
+		"'{{.Nope}}'":                      "can't evaluate field .Nope",
+		"'{{.Key.Metadata}}'":              "can't evaluate field .Key.Metadata",
+		"'{{.Key.Name'":                    "unclosed action",
+		"'{{printf \"%s\" .Date}}'":        `function "printf" not defined`,
+		"'{{header}}'":                     "header takes one quoted header name",
+		"'{{.Date | header}}'":             "only one field or header call per action",
+		"'{{range .Key.Name}}x{{end}}'":    "is not supported in a system prompt",
+		"'{{define \"x\"}}y{{end}}'":       "{{define}} and {{block}} are not supported",
+		"'{{$x := .Date}}'":                "only one field or header call per action",
+		"'{{with .Key.Name}}{{.}}{{end}}'": "is not supported in a system prompt",
 	} {
 		_, err := New(parse(t, "guardrails:\n  g:\n    system_prompt: {template: "+tmpl+"}\n"))
 		if err == nil || !strings.Contains(err.Error(), "guardrails.g.system_prompt.template") || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v", tmpl, err)
 		}
 	}
+}
+
+// FuzzCompilePrompt: any template either refuses to compile or renders
+// without panicking.
+func FuzzCompilePrompt(f *testing.F) {
+	for _, s := range []string{`Team {{.Team.Name}}`, `{{if .Key.ID}}a{{else}}b{{end}}`, `{{header "X"}}`, `{{.Key.Metadata.t}}{{/* c */}}`, `{{range .X}}{{end}}`, `{{`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		sp, err := compilePrompt("f", text, "")
+		if err != nil {
+			return
+		}
+		sp.render(Caller{Key: Principal{ID: "k", Metadata: map[string]string{"t": "v"}}, Header: http.Header{"X": {"y"}}})
+	})
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/tiktoken-go/tokenizer"
+	"github.com/tiktoken-go/tokenizer/codec"
 
 	"github.com/tidegate/tidegate/internal/llm"
 )
@@ -23,21 +23,19 @@ const (
 // Counter counts tokens. The vocabulary is loaded on first use.
 type Counter struct {
 	once  sync.Once
-	codec tokenizer.Codec
-	err   error
+	codec *codec.Codec
 }
 
 // New returns a Counter.
 func New() *Counter { return &Counter{} }
 
-func (c *Counter) load() error {
+func (c *Counter) load() *codec.Codec {
 	c.once.Do(func() {
-		c.codec, c.err = tokenizer.Get(tokenizer.O200kBase)
-		if c.err != nil {
-			c.err = fmt.Errorf("load tokenizer: %w", c.err)
-		}
+		// Only this encoding: tokenizer.Get would link all four
+		// vocabularies (about 5 MB more binary).
+		c.codec = codec.NewO200kBase()
 	})
-	return c.err
+	return c.codec
 }
 
 // Text counts the tokens of s.
@@ -45,10 +43,7 @@ func (c *Counter) Text(s string) (int, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if err := c.load(); err != nil {
-		return 0, err
-	}
-	n, err := c.codec.Count(s)
+	n, err := c.load().Count(s)
 	if err != nil {
 		return 0, fmt.Errorf("count tokens: %w", err)
 	}
