@@ -135,7 +135,11 @@ type generation struct {
 // compile, a store it would need, …).
 func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
 	a.restartOnly(cfg)
-	cat, providers, rt, err := build(cfg, a.logger, a.o)
+	var previous *router.Router // breaker and health states carry over a reload
+	if g := a.gen.Load(); g != nil {
+		previous = g.router
+	}
+	cat, providers, rt, err := build(cfg, a.logger, a.o, previous)
 	if err != nil {
 		closeIdle(providers)
 		return nil, err
@@ -230,7 +234,7 @@ func Check(cfg *config.Config) error {
 // operationIds or descriptions, …), each with its path.
 func Lint(cfg *config.Config) ([]string, error) {
 	logger := slog.New(slog.DiscardHandler)
-	_, providers, _, err := build(cfg, logger, options{})
+	_, providers, _, err := build(cfg, logger, options{}, nil)
 	closeIdle(providers)
 	if err != nil {
 		return nil, err
@@ -247,7 +251,7 @@ func Lint(cfg *config.Config) ([]string, error) {
 	return inbound.warnings, nil
 }
 
-func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog, map[string]llm.Provider, *router.Router, error) {
+func build(cfg *config.Config, logger *slog.Logger, o options, previous *router.Router) (*catalog.Catalog, map[string]llm.Provider, *router.Router, error) {
 	cat := catalog.New(catalog.Embedded(), overrides(cfg.ModelInfo), pricing(cfg.Pricing))
 	providers, err := provider.Build(cfg.Providers, cat)
 	if err != nil {
@@ -277,12 +281,13 @@ func build(cfg *config.Config, logger *slog.Logger, o options) (*catalog.Catalog
 			}
 			return policy.Condition{Expr: e}, nil
 		},
-		Policy:  policies,
-		Clock:   o.clock,
-		Rand:    o.rand,
-		Logger:  logger,
-		Metrics: o.metrics,
-		Tracer:  o.tracer,
+		Policy:   policies,
+		Clock:    o.clock,
+		Rand:     o.rand,
+		Logger:   logger,
+		Metrics:  o.metrics,
+		Tracer:   o.tracer,
+		Previous: previous,
 	})
 	if err != nil {
 		return nil, providers, nil, fmt.Errorf("invalid config:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))

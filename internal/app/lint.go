@@ -34,7 +34,7 @@ const (
 func LintFindings(cfg *config.Config) []Finding {
 	logger := slog.New(slog.DiscardHandler)
 	var out []Finding
-	_, providers, _, err := build(cfg, logger, options{})
+	_, providers, _, err := build(cfg, logger, options{}, nil)
 	closeIdle(providers)
 	if err != nil {
 		out = append(out, FindingsOf(err)...)

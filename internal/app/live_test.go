@@ -639,3 +639,30 @@ func TestReloadMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadKeepsOpenBreakers: a reload that leaves a provider's settings
+// alone does not close its open breaker (traffic would go back to a
+// failing upstream); one that changes them (here its key) starts it fresh.
+func TestReloadKeepsOpenBreakers(t *testing.T) {
+	l := newLive(t, "")
+	const breaker = "breaker: {failures: 1, cooldown: 10m}\n"
+	l.write(l.cfgText(keyA, "oai", breaker))
+	l.start()
+	l.oai.Set(testupstream.Reply{Status: 500})
+	if code, _ := chat(t, l.url, "gpt", false); code != 502 {
+		t.Fatalf("failing upstream: %d", code)
+	}
+	l.oai.Set(testupstream.Reply{Text: "ok"})
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyA, "oai", breaker+"aliases: {fast: gpt}\n"), "file", "file"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := chat(t, l.url, "gpt", false); code != 503 || l.oai.Posts() != 1 {
+		t.Fatalf("after an unrelated change: %d, upstream posts %d (want the open breaker kept: 503, 1)", code, l.oai.Posts())
+	}
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", breaker), "file", "file"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := chat(t, l.url, "gpt", false); code != 200 || l.oai.Posts() != 2 {
+		t.Fatalf("after the provider's key changed: %d, upstream posts %d (want a fresh breaker: 200, 2)", code, l.oai.Posts())
+	}
+}

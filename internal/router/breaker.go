@@ -2,6 +2,7 @@ package router
 
 import (
 	"math"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,17 @@ type breaker struct {
 	window      [buckets]bucket
 	lastErr     string
 	lastErrAt   time.Time
+}
+
+// inherit copies the state another breaker with the same settings learned
+// (a config reload). A probe in flight there stays the old breaker's: this
+// one lets its own probe through when half-open.
+func (b *breaker) inherit(from *breaker) {
+	from.mu.Lock()
+	defer from.mu.Unlock()
+	b.state, b.consecutive, b.openUntil = from.state, from.consecutive, from.openUntil
+	b.window = from.window
+	b.lastErr, b.lastErrAt = from.lastErr, from.lastErrAt
 }
 
 // allow reports whether a request may be sent now; probe is true when it
@@ -251,6 +263,12 @@ func (l *latency) observe(d time.Duration, now time.Time) {
 	l.last.Store(now.UnixNano())
 }
 
+// inherit starts l from another average (a config reload).
+func (l *latency) inherit(from *latency) {
+	l.ewma.Store(from.ewma.Load())
+	l.last.Store(from.last.Load())
+}
+
 // value is the average and when the last sample was taken (zero: none).
 func (l *latency) value() (time.Duration, time.Time) {
 	bits := l.ewma.Load()
@@ -309,6 +327,9 @@ type states struct {
 	defaults config.Breaker
 	health   map[string]*providerHealth
 	metrics  *metrics.Metrics
+	// inherit holds the previous router's states of providers whose
+	// settings did not change; read-only.
+	inherit map[stateKey]*targetState
 }
 
 const maxStates = 4096
@@ -328,6 +349,10 @@ func (s *states) get(provider, model string, cfg *config.Breaker) *targetState {
 		b = explicit
 	}
 	st := &targetState{provider: provider, model: model, breaker: breaker{cfg: b}, health: s.health[provider]}
+	if prev, ok := s.inherit[key]; ok && prev.breaker.cfg == b {
+		st.breaker.inherit(&prev.breaker)
+		st.latency.inherit(&prev.latency)
+	}
 	if len(s.m) < s.max {
 		s.m[key] = st
 		st.obs = s.metrics.Target(provider+"/"+model, provider, model)
@@ -337,6 +362,21 @@ func (s *states) get(provider, model string, cfg *config.Breaker) *targetState {
 		st.obs = s.metrics.Target(provider+"/other", provider, "other")
 	}
 	return st
+}
+
+// carriedStates returns the remembered states of r whose provider's
+// settings are the same in providers (nil r: none).
+func (r *Router) carriedStates(providers map[string]config.Provider) map[stateKey]*targetState {
+	if r == nil {
+		return nil
+	}
+	out := map[stateKey]*targetState{}
+	for _, st := range r.states.all() {
+		if cur, ok := providers[st.provider]; ok && reflect.DeepEqual(r.providers[st.provider], cur) {
+			out[stateKey{st.provider, st.model}] = st
+		}
+	}
+	return out
 }
 
 // all returns every remembered state.

@@ -446,3 +446,58 @@ func TestCooldownStartsWhenTheFailureEnds(t *testing.T) {
 		t.Fatalf("a failure that took longer than the cooldown must still open the circuit: %+v", s)
 	}
 }
+
+// TestReloadKeepsBreakerState: a router built to replace another (a config
+// reload) keeps the breaker of a target whose provider and breaker
+// settings did not change, and starts fresh where they did.
+func TestReloadKeepsBreakerState(t *testing.T) {
+	const models = "models:\n  m: {provider: a, model: ma}\n  w: {provider: b, model: mb}\n"
+	h := newHarness(t, "breaker: {failures: 1, cooldown: 30s}\n"+models)
+	h.p["a"].set(reply{err: upstream(500)})
+	h.p["b"].set(reply{err: upstream(500)})
+	h.chat(t, "m", false)
+	h.chat(t, "w", false)
+	if health(h, "a/ma").State != "open" || health(h, "b/mb").State != "open" {
+		t.Fatal("breakers did not open")
+	}
+	h.p["b"].set()
+
+	reload := func(yaml string) *harness {
+		t.Helper()
+		cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := &harness{clock: h.clock, p: h.p}
+		providers := map[string]llm.Provider{}
+		for name, p := range h.p {
+			providers[name] = p
+		}
+		next.r, err = New(Options{Config: cfg, Providers: providers, CompileCondition: fakeCompiler, Clock: h.clock, Previous: h.r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	// Same settings: both stay open; the healthy b is still skipped until its cooldown ends.
+	same := reload("providers:\n  a: {type: echo}\n  b: {type: echo}\n  c: {type: echo}\nbreaker: {failures: 1, cooldown: 30s}\n" + models)
+	if s := health(same, "a/ma"); s.State != "open" || s.ConsecutiveFailures != 1 || !strings.Contains(s.LastError, "HTTP 500") {
+		t.Errorf("a/ma after an unchanged reload: %+v", s)
+	}
+	if _, err := same.chat(t, "w", false); llm.AsError(err).HTTPStatus() != 503 || h.p["b"].Calls() != 1 {
+		t.Errorf("open b/mb was not skipped after the reload: %v, b called %d times", err, h.p["b"].Calls())
+	}
+	// b's settings changed (a header): its breaker starts closed; a's breaker
+	// settings changed: it starts closed too.
+	changed := reload("providers:\n  a: {type: echo}\n  b: {type: echo, headers: {x-new: '1'}}\n  c: {type: echo}\nbreaker: {failures: 1, cooldown: 30s}\n" +
+		"models:\n  m: {targets: [{provider: a, model: ma, breaker: {failures: 2, cooldown: 30s}}]}\n  w: {provider: b, model: mb}\n")
+	if s := health(changed, "b/mb"); s.State != "closed" {
+		t.Errorf("b/mb after its provider changed: %+v", s)
+	}
+	if _, err := changed.chat(t, "w", false); err != nil || h.p["b"].Calls() != 2 {
+		t.Errorf("b/mb after its provider changed: %v, b called %d times", err, h.p["b"].Calls())
+	}
+	if s := health(changed, "a/ma"); s.State != "closed" {
+		t.Errorf("a/ma after its breaker changed: %+v", s)
+	}
+}

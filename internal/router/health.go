@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,23 @@ type providerHealth struct {
 }
 
 func (h *providerHealth) isDown() bool { return h.down.Load() }
+
+// inherit copies what another check of the same provider learned.
+func (h *providerHealth) inherit(from *providerHealth) {
+	from.mu.Lock()
+	defer from.mu.Unlock()
+	h.down.Store(from.down.Load())
+	h.failures, h.lastErr, h.lastCheck = from.failures, from.lastErr, from.lastCheck
+}
+
+// unchangedHealth is r's health of provider name if its settings are p
+// (nil r, or changed: nil).
+func (r *Router) unchangedHealth(name string, p config.Provider) *providerHealth {
+	if r == nil || !reflect.DeepEqual(r.providers[name], p) {
+		return nil
+	}
+	return r.health[name]
+}
 
 func (h *providerHealth) nextCheck() time.Time {
 	h.mu.Lock()

@@ -120,6 +120,11 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Tracer, when set, starts a client span per upstream attempt.
 	Tracer trace.Tracer
+	// Previous is the router this one replaces on a config reload. A
+	// target whose provider settings and breaker settings did not change
+	// keeps its breaker state and latency average, so a reload does not
+	// send traffic back to an upstream whose breaker is open.
+	Previous *Router
 }
 
 // Router resolves public model names and runs requests. Its routes are
@@ -139,6 +144,7 @@ type Router struct {
 	logger    *slog.Logger
 	metrics   *metrics.Metrics
 	tracer    trace.Tracer
+	providers map[string]config.Provider // the settings the states were learned under
 	// explore is the chance that least-latency tries a random target first.
 	explore float64
 }
@@ -151,18 +157,19 @@ func New(opt Options) (*Router, error) {
 		cfg = &config.Config{}
 	}
 	r := &Router{
-		routes:  make(map[string]*Route, len(cfg.Models)),
-		aliases: cfg.Aliases,
-		named:   make(map[string]*Route, len(cfg.Targets)),
-		health:  map[string]*providerHealth{},
-		catalog: opt.Catalog,
-		policy:  opt.Policy,
-		clock:   opt.Clock,
-		rand:    opt.Rand,
-		logger:  opt.Logger,
-		metrics: opt.Metrics,
-		tracer:  opt.Tracer,
-		explore: 0.05,
+		routes:    make(map[string]*Route, len(cfg.Models)),
+		aliases:   cfg.Aliases,
+		named:     make(map[string]*Route, len(cfg.Targets)),
+		health:    map[string]*providerHealth{},
+		catalog:   opt.Catalog,
+		policy:    opt.Policy,
+		clock:     opt.Clock,
+		rand:      opt.Rand,
+		logger:    opt.Logger,
+		metrics:   opt.Metrics,
+		tracer:    opt.Tracer,
+		explore:   0.05,
+		providers: cfg.Providers,
 	}
 	if r.clock == nil {
 		r.clock = realClock{}
@@ -178,7 +185,11 @@ func New(opt Options) (*Router, error) {
 			continue
 		}
 		if prober, ok := opt.Providers[name].(Prober); ok {
-			r.health[name] = &providerHealth{name: name, prober: prober, check: *p.HealthCheck}
+			h := &providerHealth{name: name, prober: prober, check: *p.HealthCheck}
+			if prev := opt.Previous.unchangedHealth(name, p); prev != nil {
+				h.inherit(prev) // a provider that was down stays down until a probe succeeds
+			}
+			r.health[name] = h
 		}
 	}
 	r.states = &states{
@@ -188,6 +199,7 @@ func New(opt Options) (*Router, error) {
 		defaults: *cfg.Effective(config.Target{}).Breaker,
 		health:   r.health,
 		metrics:  opt.Metrics,
+		inherit:  opt.Previous.carriedStates(cfg.Providers),
 	}
 	r.registerBreakers(cfg)
 
