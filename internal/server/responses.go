@@ -318,7 +318,7 @@ func (p itemPage) list(items []gjson.Result) ([]byte, error) {
 // appendItemID appends the id of the k-th item of the page, or null when
 // the page is empty.
 func appendItemID(dst []byte, items []gjson.Result, order []int, k int) []byte {
-	if k < 0 {
+	if len(order) == 0 {
 		return append(dst, "null"...)
 	}
 	return jsonw.AppendString(dst, itemID(items[order[k]], order[k]))
