@@ -540,6 +540,10 @@ func TestResponsesGetDeleteInputItems(t *testing.T) {
 	_, err = bob.Responses.InputItems.List(t.Context(), second.ID, responses.InputItemListParams{})
 	notFound("another key's input items", err)
 	notFound("another key's delete", bob.Responses.Delete(t.Context(), first.ID))
+	_, err = oaiClient(g, option.WithAPIKey("sk-tg-not-a-key")).Responses.Get(t.Context(), first.ID, responses.ResponseGetParams{})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown key: %v, want 401", err)
+	}
 
 	// The owner deletes the first turn: it is gone, and so is the
 	// conversation that continued it.

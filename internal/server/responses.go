@@ -167,7 +167,7 @@ func (s *Server) storedResponse(w http.ResponseWriter, r *http.Request, whole bo
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if whole {
-			notFound.Message += " (Or an earlier turn of its conversation is gone.)"
+			notFound.Message = "Response with id '" + respID + "' not found, or an earlier turn of its conversation is gone."
 		}
 		s.writeError(w, openAIResponses, notFound)
 		return nil, false
@@ -188,13 +188,13 @@ func (s *Server) storedBeforeObjects(w http.ResponseWriter, respID string) {
 // getResponse serves GET /v1/responses/{id}: the Response object as it
 // was returned.
 func (s *Server) getResponse(w http.ResponseWriter, r *http.Request) {
+	sr, ok := s.storedResponse(w, r, false)
+	if !ok {
+		return
+	}
 	if v := r.URL.Query().Get("stream"); v == "true" || v == "1" {
 		s.writeError(w, openAIResponses, oaierr.Finish(oaierr.Unsupported("stream",
 			"stream is not supported when retrieving a response: tidegate has no background responses, so every stored response is complete.")))
-		return
-	}
-	sr, ok := s.storedResponse(w, r, false)
-	if !ok {
 		return
 	}
 	if sr.Response == nil {
@@ -222,7 +222,7 @@ func (s *Server) deleteResponse(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, openAIResponses, &llm.Error{Kind: llm.KindInternal, Message: "could not delete the response", Err: err})
 		return
 	}
-	out := append([]byte(`{"id":`), jsonw.AppendString(nil, sr.ID)...)
+	out := jsonw.AppendString([]byte(`{"id":`), sr.ID)
 	writeJSON(w, append(out, `,"object":"response","deleted":true}`...))
 }
 
@@ -231,13 +231,13 @@ func (s *Server) deleteResponse(w http.ResponseWriter, r *http.Request) {
 // input), newest first unless order=asc, in pages of limit (default 20,
 // at most 100) after the item whose id is after.
 func (s *Server) listInputItems(w http.ResponseWriter, r *http.Request) {
+	sr, ok := s.storedResponse(w, r, true)
+	if !ok {
+		return
+	}
 	page, bad := parseItemPage(r.URL.Query())
 	if bad != nil {
 		s.writeError(w, openAIResponses, bad)
-		return
-	}
-	sr, ok := s.storedResponse(w, r, true)
-	if !ok {
 		return
 	}
 	if sr.Response == nil {
