@@ -50,6 +50,7 @@ func TestResponsesRetention(t *testing.T) {
 		{"store: sqlite://x.db\nresponses: {retention: 24h}\n", 24 * time.Hour},
 		{"store: sqlite://x.db\nresponses: {store: false, retention: 1h}\n", time.Hour}, // purges turns kept before
 		{"", 720 * time.Hour},
+		{"auth: keys\nresponses: {retention: 2h}\n", 2 * time.Hour}, // keys default the store
 	}
 	for _, c := range cases {
 		cfg, err := Parse([]byte(c.yaml), noEnv)
