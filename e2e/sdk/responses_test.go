@@ -416,15 +416,16 @@ func TestResponsesMalformed(t *testing.T) {
 	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 0)
 }
 
-// TestResponsesStoredPerKey: with virtual keys, a stored response is
-// continued only with the key that created it; another key gets a 404,
-// and requests without a key are refused before anything is read.
-func TestResponsesStoredPerKey(t *testing.T) {
+// keyedGateway starts a gateway with auth: keys and a SQLite store, and
+// returns it with a function that makes a virtual key.
+func keyedGateway(t *testing.T) (*testgateway.Gateway, func(name string) string) {
+	t.Helper()
 	const adminKey = "sk-admin-responses-test-0123456789"
 	db := filepath.Join(t.TempDir(), "tidegate.db")
 	g := testgateway.Start(t, testgateway.DefaultConfig+"auth: keys\nstore: sqlite://"+db+
 		"\nadmin_keys: [{name: t, key: \""+adminKey+"\", scope: admin}]\n")
-	newKey := func(name string) string {
+	return g, func(name string) string {
+		t.Helper()
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, g.URL+"/admin/keys", strings.NewReader(`{"name":"`+name+`"}`))
 		req.Header.Set("Authorization", "Bearer "+adminKey)
 		resp, err := http.DefaultClient.Do(req)
@@ -438,6 +439,13 @@ func TestResponsesStoredPerKey(t *testing.T) {
 		}
 		return gjson.GetBytes(b, "key").Str
 	}
+}
+
+// TestResponsesStoredPerKey: with virtual keys, a stored response is
+// continued only with the key that created it; another key gets a 404,
+// and requests without a key are refused before anything is read.
+func TestResponsesStoredPerKey(t *testing.T) {
+	g, newKey := keyedGateway(t)
 	alice, bob := newKey("alice"), newKey("bob")
 	first, err := oaiClient(g, option.WithAPIKey(alice)).Responses.New(t.Context(), responses.ResponseNewParams{
 		Model: modelGPT, Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("secret plan")},
@@ -458,6 +466,102 @@ func TestResponsesStoredPerKey(t *testing.T) {
 	}
 	if _, err := oaiClient(g, option.WithAPIKey(alice)).Responses.New(t.Context(), next); err != nil {
 		t.Errorf("the owner could not continue: %v", err)
+	}
+	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 2)
+}
+
+// TestResponsesGetDeleteInputItems: the SDK's Responses.Get,
+// InputItems.List and Delete on stored turns, for the key that made them
+// only.
+func TestResponsesGetDeleteInputItems(t *testing.T) {
+	g, newKey := keyedGateway(t)
+	alice := oaiClient(g, option.WithAPIKey(newKey("alice")))
+	bob := oaiClient(g, option.WithAPIKey(newKey("bob")))
+	g.OpenAI.Script(testupstream.Reply{Text: "My name is Tide."}, testupstream.Reply{Text: "You asked my name."})
+	first, err := alice.Responses.New(t.Context(), responses.ResponseNewParams{
+		Model: modelGPT, Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("What is your name?")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := streamEvents(t, alice.Responses.NewStreaming(t.Context(), responses.ResponseNewParams{
+		Model: modelGPT, PreviousResponseID: openai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			responses.ResponseInputItemParamOfMessage("What did I ask?", responses.EasyInputMessageRoleUser)}},
+	}))
+	second := evs[len(evs)-1].Response
+
+	// Get returns each Response as it was returned, streamed or not.
+	for _, want := range []*responses.Response{first, &second} {
+		got, err := alice.Responses.Get(t.Context(), want.ID, responses.ResponseGetParams{})
+		if err != nil {
+			t.Fatalf("get %s: %v", want.ID, err)
+		}
+		assertJSONEq(t, "retrieved "+want.ID, got.RawJSON(), want.RawJSON())
+	}
+
+	// The input items of the second turn: the whole conversation before
+	// its output, newest first by default.
+	page, err := alice.Responses.InputItems.List(t.Context(), second.ID, responses.InputItemListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range page.Data {
+		msg := it.AsMessage()
+		got = append(got, it.Type+"/"+string(msg.Role)+"/"+msg.Content[0].Text)
+	}
+	assertEq(t, "input items", strings.Join(got, " | "),
+		"message/user/What did I ask? | message/assistant/My name is Tide. | message/user/What is your name?")
+	assertEq(t, "assistant item id", page.Data[1].ID, first.Output[0].ID)
+	assertEq(t, "has_more", page.HasMore, false)
+	// Paging one at a time, oldest first, visits the same items.
+	pager := alice.Responses.InputItems.ListAutoPaging(t.Context(), second.ID,
+		responses.InputItemListParams{Limit: openai.Int(1), Order: responses.InputItemListParamsOrderAsc})
+	var ids []string
+	for pager.Next() {
+		ids = append(ids, pager.Current().ID)
+	}
+	if err := pager.Err(); err != nil {
+		t.Fatal(err)
+	}
+	assertEq(t, "paged ids", strings.Join(ids, ","), page.Data[2].ID+","+page.Data[1].ID+","+page.Data[0].ID)
+
+	// Another key sees nothing, and deletes nothing.
+	var apiErr *openai.Error
+	notFound := func(what string, err error) {
+		t.Helper()
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %v, want 404", what, err)
+		}
+	}
+	_, err = bob.Responses.Get(t.Context(), first.ID, responses.ResponseGetParams{})
+	notFound("another key's get", err)
+	_, err = bob.Responses.InputItems.List(t.Context(), second.ID, responses.InputItemListParams{})
+	notFound("another key's input items", err)
+	notFound("another key's delete", bob.Responses.Delete(t.Context(), first.ID))
+	_, err = oaiClient(g, option.WithAPIKey("sk-tg-not-a-key")).Responses.Get(t.Context(), first.ID, responses.ResponseGetParams{})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown key: %v, want 401", err)
+	}
+
+	// The owner deletes the first turn: it is gone, and so is the
+	// conversation that continued it.
+	if err := alice.Responses.Delete(t.Context(), first.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.Responses.Get(t.Context(), first.ID, responses.ResponseGetParams{})
+	notFound("get after delete", err)
+	notFound("second delete", alice.Responses.Delete(t.Context(), first.ID))
+	_, err = alice.Responses.New(t.Context(), responses.ResponseNewParams{
+		Model: modelGPT, PreviousResponseID: openai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Still there?")},
+	})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != "previous_response_not_found" {
+		t.Errorf("continuing a deleted response: %v, want 404 previous_response_not_found", err)
+	}
+	if _, err := alice.Responses.Get(t.Context(), second.ID, responses.ResponseGetParams{}); err != nil {
+		t.Errorf("the later turn itself is still readable: %v", err)
 	}
 	assertEq(t, "upstream requests", len(requests(g.OpenAI)), 2)
 }
@@ -521,6 +625,12 @@ func TestResponsesRelay(t *testing.T) {
 	assertUpstreamKey(t, rec)
 	want := strings.Replace(string(capture.last(t)), `"model":"codex"`, `"model":"gpt-5-codex"`, 1)
 	assertEq(t, "upstream body (the caller's, model changed)", string(rec.Body), want)
+	// The gateway kept the upstream's Response as relayed.
+	kept, err := c.Responses.Get(t.Context(), first.ID, responses.ResponseGetParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEq(t, "retrieved relayed response", kept.RawJSON(), first.RawJSON())
 
 	// A stream continuing it: the stored turn is sent as input (the
 	// upstream never stored it), and every upstream event is relayed.

@@ -64,6 +64,7 @@ type options struct {
 	source        Source
 	onReload      func(ReloadEvent)
 	poll          time.Duration
+	purgeEvery    time.Duration
 }
 
 // WithCacheObserver is called once per request to a cached model with
@@ -95,6 +96,9 @@ func New(ctx context.Context, cfg *config.Config, version string, logger *slog.L
 	}
 	if a.o.poll == 0 {
 		a.o.poll = time.Second
+	}
+	if a.o.purgeEvery == 0 {
+		a.o.purgeEvery = responsePurgeInterval
 	}
 	b, err := openBase(ctx, cfg, cache.Options{Observe: a.o.cacheObserver}, version, a.logger)
 	if err != nil {
@@ -191,25 +195,26 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 		access = a.logger
 	}
 	srv = server.New(server.Options{
-		Router:       rt,
-		Tokens:       a.base.tokens,
-		Logger:       a.logger,
-		Version:      a.version,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		ModelIDs:     ids,
-		ModelInfo:    modelInfo(rt, cat),
-		Gate:         g.gates.gate,
-		Store:        responseStore(cfg, a.base.store),
-		Providers:    providers,
-		Admin:        g.gates.admin,
-		Mounts:       mounts,
-		Guards:       guards,
-		Cache:        g.cache,
-		ToolLoops:    buildToolLoops(cfg, g.apis, a.version, a.logger),
-		Metrics:      a.base.metrics,
-		AccessLog:    access,
-		Tracer:       a.o.tracer,
-		MetricsPath:  tel.Metrics.Path,
+		Router:            rt,
+		Tokens:            a.base.tokens,
+		Logger:            a.logger,
+		Version:           a.version,
+		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
+		ModelIDs:          ids,
+		ModelInfo:         modelInfo(rt, cat),
+		Gate:              g.gates.gate,
+		Store:             responseStore(cfg, a.base.store),
+		ResponseRetention: cfg.ResponseRetention(),
+		Providers:         providers,
+		Admin:             g.gates.admin,
+		Mounts:            mounts,
+		Guards:            guards,
+		Cache:             g.cache,
+		ToolLoops:         buildToolLoops(cfg, g.apis, a.version, a.logger),
+		Metrics:           a.base.metrics,
+		AccessLog:         access,
+		Tracer:            a.o.tracer,
+		MetricsPath:       tel.Metrics.Path,
 	})
 	g.server = srv
 	return g, nil
@@ -321,8 +326,9 @@ func closeIdle(providers map[string]llm.Provider) {
 // RunBackground runs the gateway's background work until ctx ends, and
 // returns once it has stopped: the current generation's active health
 // checks (restarted on every reload), the config file watch (WithSource),
-// and, with a store, the watch for config versions made by other replicas.
-// Serve runs it; tests that serve Handler themselves may run it too.
+// and, with a store, the watch for config versions made by other replicas
+// and the purge of stored responses past their retention. Serve runs it;
+// tests that serve Handler themselves may run it too.
 func (a *App) RunBackground(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runHealth(ctx) })
@@ -330,6 +336,7 @@ func (a *App) RunBackground(ctx context.Context) {
 		wg.Go(func() { a.watchFile(ctx) })
 	}
 	if a.base.store != nil {
+		wg.Go(func() { a.purgeResponses(ctx) })
 		wg.Go(func() {
 			if err := a.base.store.WatchConfig(ctx, func() { a.applyLatest(ctx) }); err != nil {
 				a.logger.Error("config: watching stored versions stopped", "error", err)

@@ -49,6 +49,9 @@ func WithReloadHook(f func(ReloadEvent)) Option { return func(o *options) { o.on
 // withFilePoll sets how often the config file is checked (tests).
 func withFilePoll(d time.Duration) Option { return func(o *options) { o.poll = d } }
 
+// withPurgeInterval sets how often stored responses are purged (tests).
+func withPurgeInterval(d time.Duration) Option { return func(o *options) { o.purgeEvery = d } }
+
 type reloadStats struct{ applied, rejected atomic.Uint64 }
 
 // Reloads returns how many config reloads were applied and rejected since

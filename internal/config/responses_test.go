@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestResponsesStore(t *testing.T) {
@@ -35,6 +36,42 @@ func TestResponsesStore(t *testing.T) {
 	_, err = Parse([]byte("responses: {keep: true}\n"), noEnv)
 	if err == nil || !strings.Contains(err.Error(), "keep") {
 		t.Errorf("unknown key: %v, want an error naming it", err)
+	}
+}
+
+func TestResponsesRetention(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	cases := []struct {
+		yaml string
+		want time.Duration
+	}{
+		{"store: sqlite://x.db\n", 720 * time.Hour},
+		{"store: sqlite://x.db\nresponses: {retention: 0s}\n", 0},
+		{"store: sqlite://x.db\nresponses: {retention: 24h}\n", 24 * time.Hour},
+		{"store: sqlite://x.db\nresponses: {store: false, retention: 1h}\n", time.Hour}, // purges turns kept before
+		{"", 720 * time.Hour},
+		{"auth: keys\nresponses: {retention: 2h}\n", 2 * time.Hour}, // keys default the store
+	}
+	for _, c := range cases {
+		cfg, err := Parse([]byte(c.yaml), noEnv)
+		if err != nil {
+			t.Errorf("%q: %v", c.yaml, err)
+			continue
+		}
+		if got := cfg.ResponseRetention(); got != c.want {
+			t.Errorf("%q: ResponseRetention() = %v, want %v", c.yaml, got, c.want)
+		}
+	}
+	for yaml, want := range map[string]string{
+		"responses: {retention: 1h}\n":                          "needs a gateway store",
+		"store: sqlite://x.db\nresponses: {retention: 30s}\n":   "at least 1m0s",
+		"store: sqlite://x.db\nresponses: {retention: -1h}\n":   "must not be negative",
+		"store: sqlite://x.db\nresponses: {retention: often}\n": "invalid duration",
+	} {
+		_, err := Parse([]byte(yaml), noEnv)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error containing %q", yaml, err, want)
+		}
 	}
 }
 

@@ -51,9 +51,12 @@ type Options struct {
 	Gate *govern.Gate
 	// Providers by name, for passthrough requests that name theirs.
 	Providers map[string]llm.Provider
-	// Store keeps Responses API turns for previous_response_id; nil: none
-	// are kept (no store, or responses.store: false).
+	// Store keeps Responses API turns for previous_response_id and GET
+	// /v1/responses/{id}; nil: none are kept (no store, or
+	// responses.store: false).
 	Store store.Store
+	// ResponseRetention is how long stored turns are readable; 0: forever.
+	ResponseRetention time.Duration
 	// Admin serves /admin/ when set.
 	Admin http.Handler
 	// Mounts are extra handlers by ServeMux pattern (the inbound APIs'
@@ -104,6 +107,9 @@ func New(opt Options) *Server {
 	s.handle("POST /v1/completions", s.generate(openAICompletion, llm.OpCompletion))
 	s.handle("POST /v1/messages", s.generate(anthropicMessages, llm.OpChat))
 	s.handle("POST /v1/responses", s.generate(openAIResponses, llm.OpChat))
+	s.handle("GET /v1/responses/{id}", http.HandlerFunc(s.getResponse))
+	s.handle("DELETE /v1/responses/{id}", http.HandlerFunc(s.deleteResponse))
+	s.handle("GET /v1/responses/{id}/input_items", http.HandlerFunc(s.listInputItems))
 	s.handle("POST /v1/messages/count_tokens", http.HandlerFunc(s.countTokens))
 	s.handle("POST /v1/embeddings", http.HandlerFunc(s.embeddings))
 	s.handle("GET /v1/models", http.HandlerFunc(s.models))

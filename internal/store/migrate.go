@@ -138,6 +138,9 @@ CREATE INDEX responses_created_at ON responses (created_at);`,
 	created_at {{timestamp}} NOT NULL
 );
 CREATE INDEX config_versions_source ON config_versions (source, version);`,
+	// 6: the Response object of each stored turn, as it was returned
+	// (GET /v1/responses/{id}); '' for turns stored before.
+	`ALTER TABLE responses ADD COLUMN response TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the migrations the database has not seen, each in its

@@ -573,8 +573,8 @@ func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
 	if r.CreatedAt.IsZero() {
 		t = now()
 	}
-	_, err := s.db.exec(ctx, "INSERT INTO responses (id, previous_id, key_id, model, items, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-		r.ID, r.PreviousID, r.KeyID, r.Model, string(r.Items), t)
+	_, err := s.db.exec(ctx, "INSERT INTO responses (id, previous_id, key_id, model, items, response, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		r.ID, r.PreviousID, r.KeyID, r.Model, string(r.Items), string(r.Response), t)
 	if isUnique(err) {
 		return fmt.Errorf("store: response %q: %w", r.ID, ErrConflict)
 	}
@@ -586,31 +586,21 @@ func (s *sqlStore) PutResponse(ctx context.Context, r *StoredResponse) error {
 }
 
 // getResponseSQL walks a conversation from a turn back to its first, in
-// one query on both backends.
-const getResponseSQL = `WITH RECURSIVE chain (id, previous_id, key_id, model, items, created_at, depth) AS (
-	SELECT id, previous_id, key_id, model, items, created_at, 0 FROM responses WHERE id = $1
+// one query on both backends, skipping turns created before $3. Only the
+// first row (the turn asked for) carries its Response object.
+const getResponseSQL = `WITH RECURSIVE chain (id, previous_id, key_id, model, items, response, created_at, depth) AS (
+	SELECT id, previous_id, key_id, model, items, response, created_at, 0 FROM responses WHERE id = $1 AND created_at >= $3
 	UNION ALL
-	SELECT r.id, r.previous_id, r.key_id, r.model, r.items, r.created_at, c.depth + 1
-	FROM responses r JOIN chain c ON r.id = c.previous_id WHERE c.depth < $2
+	SELECT r.id, r.previous_id, r.key_id, r.model, r.items, '', r.created_at, c.depth + 1
+	FROM responses r JOIN chain c ON r.id = c.previous_id WHERE c.depth < $2 AND r.created_at >= $3
 )
-SELECT id, previous_id, key_id, model, items, created_at FROM chain ORDER BY depth`
+SELECT id, previous_id, key_id, model, items, response, created_at FROM chain ORDER BY depth`
 
 // GetResponse reads a turn with the whole conversation up to it.
-func (s *sqlStore) GetResponse(ctx context.Context, id string) (*StoredResponse, error) {
-	var turns []StoredResponse
-	err := s.db.query(ctx, getResponseSQL, []any{id, maxConversation},
-		func(scan func(...any) error) error {
-			var r StoredResponse
-			var items string
-			if err := scan(&r.ID, &r.PreviousID, &r.KeyID, &r.Model, &items, &r.CreatedAt); err != nil {
-				return err
-			}
-			r.Items = []byte(items)
-			turns = append(turns, r)
-			return nil
-		})
+func (s *sqlStore) GetResponse(ctx context.Context, id string, since time.Time) (*StoredResponse, error) {
+	turns, err := s.responseRows(ctx, getResponseSQL, id, maxConversation, utc(since))
 	if err != nil {
-		return nil, fmt.Errorf("store: get response: %w", err)
+		return nil, err
 	}
 	if len(turns) == 0 {
 		return nil, fmt.Errorf("store: response %q: %w", id, ErrNotFound)
@@ -625,6 +615,64 @@ func (s *sqlStore) GetResponse(ctx context.Context, id string) (*StoredResponse,
 	}
 	head.Items = append(items, ']')
 	return &head, nil
+}
+
+// GetResponseTurn reads one turn alone.
+func (s *sqlStore) GetResponseTurn(ctx context.Context, id string, since time.Time) (*StoredResponse, error) {
+	turns, err := s.responseRows(ctx, `SELECT id, previous_id, key_id, model, items, response, created_at
+FROM responses WHERE id = $1 AND created_at >= $2`, id, utc(since))
+	if err != nil {
+		return nil, err
+	}
+	if len(turns) == 0 {
+		return nil, fmt.Errorf("store: response %q: %w", id, ErrNotFound)
+	}
+	return &turns[0], nil
+}
+
+// responseRows runs a query that selects responses columns in
+// StoredResponse order.
+func (s *sqlStore) responseRows(ctx context.Context, q string, args ...any) ([]StoredResponse, error) {
+	var turns []StoredResponse
+	err := s.db.query(ctx, q, args, func(scan func(...any) error) error {
+		var r StoredResponse
+		var items, response string
+		if err := scan(&r.ID, &r.PreviousID, &r.KeyID, &r.Model, &items, &response, &r.CreatedAt); err != nil {
+			return err
+		}
+		r.Items = []byte(items)
+		if response != "" {
+			r.Response = []byte(response)
+		}
+		turns = append(turns, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: get response: %w", err)
+	}
+	return turns, nil
+}
+
+func (s *sqlStore) DeleteResponse(ctx context.Context, id string) error {
+	n, err := s.db.exec(ctx, "DELETE FROM responses WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("store: delete response: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: response %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// PurgeResponses deletes one bounded batch, found on the created_at
+// index, so that a large backlog never holds a long lock.
+func (s *sqlStore) PurgeResponses(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := s.db.exec(ctx, `DELETE FROM responses WHERE id IN (
+	SELECT id FROM responses WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, utc(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: purge responses: %w", err)
+	}
+	return n, nil
 }
 
 // appendArray appends the elements of the JSON array arr to dst, an

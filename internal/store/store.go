@@ -211,9 +211,18 @@ type Store interface {
 	// duplicate id is ErrConflict. GetResponse reads a turn back with
 	// Items holding the whole conversation up to it: the items of every
 	// turn of its PreviousID chain, oldest first (ErrNotFound when the
-	// turn, or one before it, does not exist).
+	// turn, or one before it, does not exist). GetResponseTurn reads one
+	// turn alone, with only its own Items. Both treat turns created
+	// before since as gone (a zero since: none is).
 	PutResponse(ctx context.Context, r *StoredResponse) error
-	GetResponse(ctx context.Context, id string) (*StoredResponse, error)
+	GetResponse(ctx context.Context, id string, since time.Time) (*StoredResponse, error)
+	GetResponseTurn(ctx context.Context, id string, since time.Time) (*StoredResponse, error)
+	// DeleteResponse deletes one turn (ErrNotFound when there is none);
+	// the turns that continued it stay, but their conversation is broken.
+	DeleteResponse(ctx context.Context, id string) error
+	// PurgeResponses deletes up to limit turns created before before,
+	// oldest first, and returns how many it deleted.
+	PurgeResponses(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// AddConfigVersion stores v as the newest version, setting Version,
 	// Hash and CreatedAt, and tells every WatchConfig (PostgreSQL: NOTIFY
@@ -247,6 +256,10 @@ type StoredResponse struct {
 	KeyID      string // the virtual key that created it; only that key reads it ("" without keys)
 	Model      string // public model name
 	// Items is a JSON array of Responses input items.
-	Items     []byte
+	Items []byte
+	// Response is the Response object as the caller received it ("" for
+	// turns stored before migration 6). GetResponse fills it for the turn
+	// asked for only.
+	Response  []byte
 	CreatedAt time.Time
 }
