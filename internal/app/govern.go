@@ -79,7 +79,7 @@ func openBase(ctx context.Context, cfg *config.Config, copts cache.Options, vers
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		b.store = st
-		b.writer = govern.NewWriter(st, usageFlushInterval, logger)
+		b.writer = govern.NewWriter(st, usageFlushInterval, logger, b.metrics)
 	}
 	// A memory counter holds nothing until limits are used, so there is
 	// always one: a reload may add limits.

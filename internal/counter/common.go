@@ -50,12 +50,13 @@ func (r *Reservation) ttl() int64 {
 }
 
 // markTTL is how long the ID stays known, in µs: while any of its entries
-// can still count (duplicate detection), and after Settle long enough to
-// make a repeated Settle a no-op.
+// can still count (duplicate detection), and, when it has something to
+// settle, a minute past that so that a repeated Settle is a no-op.
 func (r *Reservation) markTTL() int64 {
 	// The reservation's TTL matters only while a budget holds it; a
-	// request-window-only reservation needs its mark for its windows alone,
-	// so busy keys do not keep millions of marks alive for the TTL.
+	// request-window-only reservation needs its mark for its windows alone
+	// (Settle does nothing for it), so busy keys keep one window's worth
+	// of marks, not the TTL's.
 	var d int64
 	if len(r.Budgets) > 0 {
 		d = r.ttl()
@@ -65,7 +66,10 @@ func (r *Reservation) markTTL() int64 {
 			d = max(d, w.Window.Microseconds())
 		}
 	}
-	return d + time.Minute.Microseconds()
+	if len(r.Tokens) > 0 || len(r.Budgets) > 0 {
+		d += time.Minute.Microseconds()
+	}
+	return d
 }
 
 // seed is a budget's spend as returned by Budget.Seed, passed back to the

@@ -346,6 +346,29 @@ func TestDuplicateID(t *testing.T) {
 	})
 }
 
+// A request-only reservation's ID is known for its window, no longer:
+// nothing settles it, so busy keys do not keep marks for an extra minute.
+// (Memory only: Redis expires the mark on its own clock.)
+func TestRequestOnlyIDKnownForItsWindow(t *testing.T) {
+	clk := newFakeClock()
+	c := NewMemory(clk.Now)
+	r := requests(Window{Key: "key:a:rpm", Limit: 10, Window: time.Minute})
+	expectAllowed(t, mustReserve(t, c, r), true)
+	clk.Add(time.Minute - time.Millisecond)
+	if _, err := c.Reserve(ctx, r); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("Reserve with the same ID inside its window: %v, want ErrDuplicate", err)
+	}
+	clk.Add(2 * time.Millisecond)
+	expectAllowed(t, mustReserve(t, c, r), true)
+	if got := r.markTTL(); got != time.Minute.Microseconds() {
+		t.Fatalf("markTTL %dµs, want the window's", got)
+	}
+	r.Tokens = []Window{{Key: "key:a:tpm", Limit: 10, Window: time.Minute}}
+	if got := r.markTTL(); got != 2*time.Minute.Microseconds() {
+		t.Fatalf("markTTL with a token window %dµs, want the window and a minute to settle", got)
+	}
+}
+
 func TestSeed(t *testing.T) {
 	each(t, func(t *testing.T, c Counter, clk *fakeClock) {
 		var calls atomic.Int32

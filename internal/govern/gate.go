@@ -47,8 +47,9 @@ type Options struct {
 
 // Gate admits requests. It is safe for concurrent use.
 type Gate struct {
-	opt Options
-	ids *identities
+	opt    Options
+	ids    *identities
+	models *modelInfos
 }
 
 // New builds a Gate.
@@ -65,7 +66,7 @@ func New(opt Options) *Gate {
 	if opt.ReservationTTL == 0 {
 		opt.ReservationTTL = 15 * time.Minute
 	}
-	return &Gate{opt: opt, ids: newIdentities(opt.Store, opt.Now)}
+	return &Gate{opt: opt, ids: newIdentities(opt.Store, opt.Now), models: &modelInfos{catalog: opt.Catalog}}
 }
 
 // Invalidate forgets cached keys, users and teams (after an admin change).
@@ -145,7 +146,8 @@ func (g *Gate) Admit(ctx context.Context, id *Identity, in *router.Input, route 
 	}
 	t.reserved = res
 	if prompt >= 0 {
-		t.prompt = &prompt
+		counted := prompt // a copy, so that only this branch allocates
+		t.prompt = &counted
 	}
 	dec, err := g.opt.Counter.Reserve(ctx, res)
 	if err != nil {
@@ -263,6 +265,9 @@ func (g *Gate) reservation(ctx context.Context, scopes []scope, in *router.Input
 	if len(res.Requests)+len(res.Tokens)+len(res.Budgets) == 0 {
 		return nil, 0, nil
 	}
+	if len(res.Tokens) == 0 && !budgets {
+		return res, -1, nil // request windows take 1 each: no tokens or cost to estimate
+	}
 	prompt, counted := int64(in.EstimatedTokens), int64(-1)
 	if budgets {
 		// Budgets reserve the most the request can cost, so the prompt is
@@ -279,7 +284,7 @@ func (g *Gate) reservation(ctx context.Context, scopes []scope, in *router.Input
 	maxOut := int64(in.MaxTokens)
 	var worst llm.Price
 	for _, t := range route.Targets {
-		info := g.opt.Catalog.Lookup(t.Model)
+		info := g.models.lookup(t.Model)
 		if in.MaxTokens == 0 && int64(info.MaxOutput) > maxOut {
 			maxOut = int64(info.MaxOutput)
 		}

@@ -3,6 +3,8 @@ package govern
 import (
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +103,31 @@ func TestHeadersPickTheTightestWindow(t *testing.T) {
 func TestScopeName(t *testing.T) {
 	if scopeName("key:key_1:rpm") != "key:key_1" || scopeName("team:t:budget:2026-11") != "team:t" {
 		t.Fatal(scopeName("key:key_1:rpm"))
+	}
+}
+
+// appendReset prints what time.Duration prints for the rounded value,
+// and milliseconds below a second.
+func TestAppendReset(t *testing.T) {
+	for _, d := range []time.Duration{0, time.Millisecond, 999 * time.Millisecond, time.Second, 1499 * time.Millisecond,
+		59*time.Second + 600*time.Millisecond, time.Minute, 90 * time.Second, time.Hour, time.Hour + time.Second, 25*time.Hour + 61*time.Second} {
+		want := d.Round(time.Second).String()
+		if d < time.Second {
+			want = strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+		}
+		if got := string(appendReset(nil, d)); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestReservationIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newReservationID()
+		if len(id) != 28 || !strings.HasPrefix(id, "res_") || seen[id] {
+			t.Fatalf("id %q (seen before: %v)", id, seen[id])
+		}
+		seen[id] = true
 	}
 }

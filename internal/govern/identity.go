@@ -102,7 +102,7 @@ func newIdentities(s store.Store, now func() time.Time) *identities {
 
 // lookup returns the identity for a secret (cached), or errUnknownKey.
 func (c *identities) lookup(ctx context.Context, secretText string) (*Identity, error) {
-	sum := sha256.Sum256([]byte(secretText))
+	sum := hashSecret(secretText)
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.byKey[sum]
@@ -121,6 +121,16 @@ func (c *identities) lookup(ctx context.Context, secretText string) (*Identity, 
 	c.byKey[sum] = cached{id: id, err: err, expires: now.Add(cacheTTL)}
 	c.mu.Unlock()
 	return id, err
+}
+
+// hashSecret is the secret's SHA-256, hashed from a stack copy: a plain
+// []byte conversion allocates for strings over 32 bytes, as keys are.
+func hashSecret(secretText string) [sha256.Size]byte {
+	var buf [128]byte
+	if len(secretText) > len(buf) {
+		return sha256.Sum256([]byte(secretText))
+	}
+	return sha256.Sum256(append(buf[:0], secretText...))
 }
 
 func (c *identities) load(ctx context.Context, hash string, now time.Time) (*Identity, error) {

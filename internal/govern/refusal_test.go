@@ -24,7 +24,7 @@ func TestRefusalsCarryTheRequestID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	w := NewWriter(st, time.Hour, slog.New(slog.DiscardHandler))
+	w := NewWriter(st, time.Hour, slog.New(slog.DiscardHandler), nil)
 	g := New(Options{Store: st, Counter: counter.NewMemory(time.Now), Catalog: catalog.New(), Usage: w})
 	id := &Identity{Key: &store.Key{ID: "k1", Models: []string{"m"}, Limits: store.Limits{RPM: 1}}}
 	route := &router.Route{Targets: []router.Target{{Model: "m"}}}

@@ -2,9 +2,9 @@ package govern
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
-	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -60,7 +60,7 @@ func (t *Ticket) Finish(o Outcome) (cost float64) {
 			u = llm.Usage{InputTokens: int(t.promptTokens())}
 		}
 		if o.Upstream != "" && t.g.opt.Catalog != nil {
-			cost = Cost(u, t.g.opt.Catalog.Lookup(o.Upstream).Price)
+			cost = Cost(u, t.g.models.lookup(o.Upstream).Price)
 		}
 		// Request counts never change after admission, so a reservation of
 		// request windows only needs no settling (one Redis round trip per
@@ -147,16 +147,25 @@ func (t *Ticket) SetHeaders(h http.Header, d llm.Dialect) {
 		if s == nil {
 			continue
 		}
-		names := &rateHeaders[anthropic][i]
-		var reset string
+		// The three values share one string and one slice array: two
+		// allocations per window instead of six.
+		var buf [64]byte
+		b := strconv.AppendInt(buf[:0], s.Limit, 10)
+		limitEnd := len(b)
+		b = strconv.AppendInt(b, max(s.Remaining, 0), 10)
+		remainingEnd := len(b)
 		if anthropic == 1 {
-			reset = t.g.opt.Now().Add(s.Reset).UTC().Format(time.RFC3339)
+			b = t.g.opt.Now().Add(s.Reset).UTC().AppendFormat(b, time.RFC3339)
 		} else {
-			reset = formatReset(s.Reset)
+			b = appendReset(b, s.Reset)
 		}
-		h[names[0]] = []string{strconv.FormatInt(s.Limit, 10)}
-		h[names[1]] = []string{strconv.FormatInt(max(s.Remaining, 0), 10)}
-		h[names[2]] = []string{reset}
+		v := string(b)
+		vals := [...]string{v[:limitEnd], v[limitEnd:remainingEnd], v[remainingEnd:]}
+		all := vals[:]
+		names := &rateHeaders[anthropic][i]
+		h[names[0]] = all[0:1:1]
+		h[names[1]] = all[1:2:2]
+		h[names[2]] = all[2:3:3]
 	}
 }
 
@@ -179,18 +188,34 @@ func tightest(states []counter.State, r *counter.Reservation) (req, tok *counter
 	return req, tok
 }
 
-// formatReset renders a duration as OpenAI does ("1s", "6m0s", "120ms").
-func formatReset(d time.Duration) string {
+// appendReset renders a duration as OpenAI does ("1s", "6m0s", "120ms"):
+// below a second in milliseconds, else rounded to the second as
+// time.Duration prints it.
+func appendReset(b []byte, d time.Duration) []byte {
 	if d < time.Second {
-		return fmt.Sprintf("%dms", d.Milliseconds())
+		return append(strconv.AppendInt(b, d.Milliseconds(), 10), "ms"...)
 	}
-	return d.Round(time.Second).String()
+	secs := int64(d.Round(time.Second) / time.Second)
+	if h := secs / 3600; h > 0 {
+		b = append(strconv.AppendInt(b, h, 10), 'h')
+	}
+	if secs >= 60 {
+		b = append(strconv.AppendInt(b, secs/60%60, 10), 'm')
+	}
+	return append(strconv.AppendInt(b, secs%60, 10), 's')
 }
 
+// newReservationID is a random reservation ID ("res_" and 24 hex digits).
+// The runtime's per-thread ChaCha8 generator is enough: IDs only need to
+// be unique, and crypto/rand costs ~8× more (a getrandom call each).
 func newReservationID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "res_" + hex.EncodeToString(b[:])
+	var b [28]byte
+	copy(b[:], "res_")
+	var raw [16]byte
+	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+	hex.Encode(b[4:], raw[:12])
+	return string(b[:])
 }
 
 // promptTokens counts the prompt with the tokenizer, unless the

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/metrics"
 	"github.com/tidegate/tidegate/internal/store"
 )
 
@@ -18,6 +19,7 @@ type Writer struct {
 	store      store.Store
 	interval   time.Duration
 	logger     *slog.Logger
+	metrics    *metrics.Metrics // counts dropped records; nil: off
 	maxPending int
 
 	mu      sync.Mutex
@@ -36,9 +38,10 @@ const flushAt = 1000
 // rather than letting a long store outage exhaust memory.
 const maxPending = 1 << 20
 
-// NewWriter starts the background loop; Close stops it.
-func NewWriter(s store.Store, interval time.Duration, logger *slog.Logger) *Writer {
-	w := &Writer{store: s, interval: interval, logger: logger, maxPending: maxPending,
+// NewWriter starts the background loop; Close stops it. m counts the
+// records dropped while the store fails (nil: not counted).
+func NewWriter(s store.Store, interval time.Duration, logger *slog.Logger, m *metrics.Metrics) *Writer {
+	w := &Writer{store: s, interval: interval, logger: logger, metrics: m, maxPending: maxPending,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	go w.loop()
 	return w
@@ -94,6 +97,7 @@ func (w *Writer) flush() {
 		w.pending = append(batch, w.pending...)
 		if over := len(w.pending) - w.maxPending; over > 0 {
 			w.pending = slices.Delete(w.pending, 0, over)
+			w.metrics.UsageDropped(over)
 			w.logger.Error("usage log: dropped the oldest records, the store has been failing too long", "dropped", over, "kept", len(w.pending))
 		}
 		w.mu.Unlock()

@@ -68,6 +68,7 @@ type Metrics struct {
 
 	counterErrors *prometheus.CounterVec
 	failOpen      prometheus.Counter
+	usageDropped  prometheus.Counter
 }
 
 // New registers every collector on a new registry.
@@ -127,6 +128,9 @@ func New(opt Options) *Metrics {
 	m.failOpen = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "counter_fail_open_total",
 		Help: "Requests admitted without shared limits because the counter backend failed (counters.fail_open)."})
 	m.reg.MustRegister(m.failOpen)
+	m.usageDropped = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "usage_dropped_total",
+		Help: "Usage log records dropped because the store kept failing and the retry buffer was full."})
+	m.reg.MustRegister(m.usageDropped)
 
 	if opt.Runtime {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -250,6 +254,13 @@ func (m *Metrics) MCPCall(api, tool, status string) {
 func (m *Metrics) CounterError(backend string) {
 	if m != nil {
 		m.counterErrors.WithLabelValues(backend).Inc()
+	}
+}
+
+// UsageDropped counts usage records the writer gave up on.
+func (m *Metrics) UsageDropped(n int) {
+	if m != nil {
+		m.usageDropped.Add(float64(n))
 	}
 }
 

@@ -22,6 +22,7 @@ func TestNilIsOff(t *testing.T) {
 	m.MCPCall("api", "tool", "ok")
 	m.CounterError("redis")
 	m.FailOpen()
+	m.UsageDropped(3)
 	m.WatchCircuits(func() []Circuit { t.Fatal("snapshot taken with metrics off"); return nil })
 	r := m.Route("GET", "/x")
 	r.Start()

@@ -120,6 +120,13 @@ func (q sqliteQ) query(ctx context.Context, s string, args []any, row func(func(
 type sqliteDB struct {
 	sqliteQ
 	w, r *sql.DB // r == w for :memory:
+
+	// inserts[k] is the INSERT of usageChunk>>k usage rows, prepared on
+	// the writer at open (not inside a transaction, which holds its only
+	// connection) and kept; database/sql prepares it again on a new
+	// connection. Parsing a 64-row INSERT costs about as much as binding
+	// its rows.
+	inserts [usageChunkSizes]*sql.Stmt
 }
 
 func (d *sqliteDB) dialect() *dialect { return sqliteDialect }
@@ -142,37 +149,26 @@ func (d *sqliteDB) sqlTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // usageChunk is how many rows one INSERT statement carries: per-statement
 // work (bind, step, reset) dominates a one-row insert in SQLite, and
-// 64 × 17 parameters stays far below its variable limit.
-const usageChunk = 64
+// 64 × 18 parameters stays far below its variable limit. A batch is cut
+// into chunks of 64, 32, 16, … 1 rows, so that a few prepared statements
+// serve every batch size.
+const (
+	usageChunk      = 64
+	usageChunkSizes = 7 // 64 >> 0 … 64 >> 6
+)
 
 func (d *sqliteDB) insertUsage(ctx context.Context, rows []Usage) error {
 	all := rows
 	return d.sqlTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, usageChunk*len(usageColumns))
-		var full *sql.Stmt // the usageChunk-row statement, prepared on first use
-		defer func() {
-			if full != nil {
-				full.Close()
-			}
-		}()
 		for len(rows) > 0 {
-			n := min(len(rows), usageChunk)
+			k := chunkLevel(len(rows))
+			n := usageChunk >> k
 			args = args[:0]
 			for i := range rows[:n] {
 				args = appendUsageValues(args, &rows[i])
 			}
-			var err error
-			if n == usageChunk {
-				if full == nil {
-					if full, err = tx.PrepareContext(ctx, insertUsageRowsSQL(usageChunk)); err != nil {
-						return err
-					}
-				}
-				_, err = full.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, insertUsageRowsSQL(n), args...)
-			}
-			if err != nil {
+			if _, err := tx.StmtContext(ctx, d.inserts[k]).ExecContext(ctx, args...); err != nil {
 				return err
 			}
 			rows = rows[n:]
@@ -181,11 +177,38 @@ func (d *sqliteDB) insertUsage(ctx context.Context, rows []Usage) error {
 	})
 }
 
+// chunkLevel is the k of the largest chunk (usageChunk >> k rows) that n
+// rows fill.
+func chunkLevel(n int) int {
+	k := 0
+	for usageChunk>>k > n {
+		k++
+	}
+	return k
+}
+
+// prepareInserts prepares inserts.
+func (d *sqliteDB) prepareInserts(ctx context.Context) error {
+	for k := range d.inserts {
+		stmt, err := d.w.PrepareContext(ctx, insertUsageRowsSQL(usageChunk>>k))
+		if err != nil {
+			return err
+		}
+		d.inserts[k] = stmt
+	}
+	return nil
+}
+
 // migrating needs no lock: each migration runs in a BEGIN IMMEDIATE
 // transaction, which already excludes other processes.
 func (d *sqliteDB) migrating(_ context.Context, fn func(db) error) error { return fn(d) }
 
 func (d *sqliteDB) close() error {
+	for _, stmt := range d.inserts {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
 	err := d.w.Close()
 	if d.r != d.w {
 		err = errors.Join(err, d.r.Close())

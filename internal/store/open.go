@@ -86,13 +86,17 @@ func openSQLite(ctx context.Context, path string) (db, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.prepareInserts(ctx); err != nil {
+		s.close()
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
 	if memory {
 		return s, nil // a second pool would see another, empty database
 	}
 	// Readers get their own pool: in WAL mode they never wait for the writer.
 	r, err := sql.Open("sqlite", base+"&_query_only=1")
 	if err != nil {
-		w.Close()
+		s.close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(4)

@@ -341,9 +341,11 @@ func usageArgs(u *Usage) []any {
 }
 
 // appendUsageValues appends u's fields in usageColumns order as plain
-// values: pointers would make database/sql convert each by reflection.
+// values for SQLite: pointers would make database/sql convert each by
+// reflection, and the time goes as the integer microseconds the driver
+// would bind for it (_time_integer_format=unix_micro).
 func appendUsageValues(args []any, u *Usage) []any {
-	return append(args, u.Time, u.RequestID, u.KeyID, u.UserID, u.TeamID, u.Model, u.Provider,
+	return append(args, u.Time.UnixMicro(), u.RequestID, u.KeyID, u.UserID, u.TeamID, u.Model, u.Provider,
 		u.UpstreamModel, u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens,
 		u.CostUSD, u.LatencyMS, int64(u.Status), u.Refused, u.Error, u.CacheHit)
 }

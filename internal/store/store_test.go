@@ -817,3 +817,40 @@ func TestUpdateStale(t *testing.T) {
 		}
 	})
 }
+
+// Batches of every size up to two full chunks are cut into the prepared
+// chunk statements (64, 32, … 1 rows) without losing or repeating a row.
+func TestInsertUsageChunks(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := open(t, url)
+		t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		var total int64
+		for n := 1; n <= 2*usageChunk+1; n++ {
+			recs := make([]Usage, n)
+			for i := range recs {
+				recs[i] = Usage{Time: t0.Add(time.Duration(total+int64(i)) * time.Microsecond),
+					RequestID: fmt.Sprintf("req_%d_%d", n, i), KeyID: "k", InputTokens: 1}
+			}
+			if err := s.InsertUsage(ctx, recs); err != nil {
+				t.Fatalf("%d rows: %v", n, err)
+			}
+			total += int64(n)
+		}
+		rows, err := s.UsageSummary(ctx, "key", time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].Requests != total || rows[0].InputTokens != total {
+			t.Fatalf("summary %+v, want %d requests and input tokens", rows, total)
+		}
+	})
+}
+
+func TestChunkLevel(t *testing.T) {
+	for n, want := range map[int]int{1: 6, 2: 5, 3: 5, 63: 1, 64: 0, 65: 0, 1000: 0} {
+		if got := chunkLevel(n); got != want {
+			t.Errorf("chunkLevel(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
