@@ -54,6 +54,11 @@ func writeResult(w http.ResponseWriter, id string, result []byte) {
 	out = append(out, `,"result":`...)
 	out = append(out, result...)
 	out = append(out, "}\n"...)
+	writeJSON(w, out)
+}
+
+// writeJSON answers 200 with a JSON body.
+func writeJSON(w http.ResponseWriter, out []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)

@@ -194,15 +194,15 @@ func (s *Server) handle(t *openapi.Tool) sdk.ToolHandler {
 			h = req.Extra.Header
 		}
 		reqID, _ := ctx.Value(requestIDKey{}).(string)
-		return s.callTool(ctx, t, req.Params.Arguments, h, reqID), nil
+		return s.callTool(ctx, t, req.Params.Arguments, h, reqID).sdkResult(), nil
 	}
 }
 
 // callTool runs one tools/call and counts it.
-func (s *Server) callTool(ctx context.Context, t *openapi.Tool, args json.RawMessage, h http.Header, reqID string) *sdk.CallToolResult {
+func (s *Server) callTool(ctx context.Context, t *openapi.Tool, args json.RawMessage, h http.Header, reqID string) outcome {
 	res := s.call(ctx, t, args, h, reqID)
 	status := "ok"
-	if res.IsError {
+	if res.isError {
 		status = "error"
 	}
 	s.opt.Metrics.MCPCall(s.opt.Name, t.Name, status)
