@@ -2,7 +2,6 @@ package mcp
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 
@@ -38,8 +37,7 @@ func (s *Server) fastCall(w http.ResponseWriter, r *http.Request, body []byte, r
 	if t == nil {
 		return false // the SDK's "unknown tool" error
 	}
-	ctx := context.WithValue(r.Context(), requestIDKey{}, reqID)
-	res := s.callTool(ctx, t, args, r.Header, reqID)
+	res := s.callTool(r.Context(), t, args, r.Header, reqID)
 	var out bytes.Buffer
 	out.Grow(2*len(res.text) + len(res.structured) + 64)
 	out.WriteString(`{"jsonrpc":"2.0","id":`)
