@@ -179,9 +179,12 @@ func (t *Tool) body(args map[string]any) ([]byte, error) {
 	return b, nil
 }
 
-// bodyArgs are the arguments that are not parameters: args itself when
-// none is (the usual case, spared a copy).
+// bodyArgs are the arguments that are not parameters (never nil): args
+// itself when none is (the usual case, spared a copy).
 func (t *Tool) bodyArgs(args map[string]any) map[string]any {
+	if args == nil {
+		return map[string]any{}
+	}
 	for k := range args {
 		if !t.isParam(k) {
 			continue
