@@ -171,6 +171,26 @@ middlewares:
 		t.Fatalf("config problems: %v %+v", err, r.Findings)
 	}
 
+	// Config problems do not hide the specs' own: both are reported (and
+	// a spec that is itself a config problem only once).
+	path = writeLintFiles(t, `
+models:
+  m1: {provider: nope, model: x}
+apis:
+  broken: {spec: broken.yaml, upstream: "http://127.0.0.1:9"}
+  things: {spec: good.yaml, upstream: "http://127.0.0.1:9"}
+  gone: {spec: gone.yaml, upstream: "http://127.0.0.1:9"}
+`, map[string]string{"broken.yaml": lintSpec, "good.yaml": goodSpec})
+	r, err = lintJSON(t, path)
+	count := map[string]int{}
+	for _, f := range r.Findings {
+		count[f.Level+" "+f.Path]++
+	}
+	if err == nil || r.OK || count["error models.m1.provider"] != 1 || count["error apis.broken.spec"] < 2 ||
+		count["warning apis.things.spec"] == 0 || count["error apis.gone.spec"] != 1 {
+		t.Fatalf("config and spec problems: %v %v %+v", err, count, r.Findings)
+	}
+
 	// A YAML error is one finding without a path.
 	path = writeLintFiles(t, "provders: {}\n", nil)
 	if r, err = lintJSON(t, path); err == nil || len(r.Findings) != 1 || !strings.Contains(r.Findings[0].Message, "provders") {

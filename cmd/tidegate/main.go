@@ -94,10 +94,13 @@ operationIds and descriptions. Exits 1 when there is an error.
 			if format != "text" && format != "json" {
 				return fmt.Errorf("--format: unknown format %q (text or json)", format)
 			}
+			if path == "" {
+				path = os.Getenv("TIDEGATE_CONFIG")
+			}
 			cfg, err := loadConfig(cmd.Context(), path)
 			var findings []app.Finding
 			if err != nil {
-				findings = app.LoadFindings(err)
+				findings = app.LoadFindings(err, path, os.Getenv)
 			} else {
 				findings = app.LintFindings(cfg)
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/tidegate/tidegate/internal/jwtauth/jwtauthtest"
 )
@@ -100,12 +101,32 @@ func TestJWTAuth(t *testing.T) {
 	t.Run("mcp", func(t *testing.T) {
 		url := g.URL + "/mcp/secure"
 		before := len(a.requests())
+		// Without a valid token nothing is served, not even tools/list: a
+		// 401 with a Bearer challenge at the HTTP level, as for HTTP callers
+		// (the MCP authorization spec's answer to a missing or bad token).
 		for _, c := range refused {
-			h := http.Header{}
-			if c.token != "" {
-				h.Set("Authorization", "Bearer "+c.token)
+			for _, body := range []string{
+				`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+				`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"listOrders","arguments":{}}}`,
+			} {
+				h := bearer(c.token)
+				if h == nil {
+					h = map[string]string{}
+				}
+				h["Content-Type"], h["Accept"], h["Mcp-Protocol-Version"] = "application/json", "application/json, text/event-stream", "2025-06-18"
+				resp, got := post(t, "POST", url, body, h)
+				var e struct {
+					Error struct{ Code, Message string }
+				}
+				if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="tidegate"` ||
+					json.Unmarshal([]byte(got), &e) != nil || e.Error.Code != c.code || !strings.Contains(e.Error.Message, c.msg) {
+					t.Errorf("%s %s: %d %v %s", c.name, body, resp.StatusCode, resp.Header, got)
+				}
 			}
-			wantError(t, call(t, connect(t, url, "", h), "listOrders", nil), c.msg)
+		}
+		client := mcp.NewClient(&mcp.Implementation{Name: "anon", Version: "1"}, nil)
+		if _, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: url, DisableStandaloneSSE: true}, nil); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+			t.Fatalf("an anonymous go-sdk client connected: %v", err)
 		}
 		if len(a.requests()) != before {
 			t.Fatal("a refused call reached the API")
@@ -191,7 +212,10 @@ func TestJWTAuth(t *testing.T) {
 		if resp.StatusCode != 503 || !strings.Contains(body, "cannot fetch the JWKS") || !strings.Contains(body, "jwks_unavailable") {
 			t.Fatalf("JWKS down: %d %s", resp.StatusCode, body)
 		}
-		wantError(t, call(t, connect(t, g.URL+"/mcp/dark", "", http.Header{"Authorization": {"Bearer " + valid}}), "listOrders", nil), "cannot fetch the JWKS")
+		h := map[string]string{"Authorization": "Bearer " + valid, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+		if resp, body := post(t, "POST", g.URL+"/mcp/dark", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, h); resp.StatusCode != 503 || !strings.Contains(body, "cannot fetch the JWKS") {
+			t.Fatalf("MCP, JWKS down: %d %s", resp.StatusCode, body)
+		}
 		if resp, _ := post(t, "GET", g.URL+"/apis/dark/orders", "", nil); resp.StatusCode != 401 {
 			t.Fatalf("no token, JWKS down: %d", resp.StatusCode)
 		}
@@ -215,8 +239,10 @@ func TestJWTAuth(t *testing.T) {
 		for _, r := range logs.Data {
 			count[r.Model+" "+http.StatusText(r.Status)+map[bool]string{true: " refused"}[r.Refused]]++
 		}
-		if count["api:secure/listOrders OK"] == 3 && count["api:secure/listOrders Unauthorized refused"] == 2*len(refused) &&
-			count["api:rotating/listOrders OK"] == 3 && count["api:dark/listOrders Service Unavailable refused"] == 2 {
+		// MCP refusals come before any tool is known: model api:<name>.
+		if count["api:secure/listOrders OK"] == 3 && count["api:secure/listOrders Unauthorized refused"] == len(refused) &&
+			count["api:secure Unauthorized refused"] >= 2*len(refused)+1 && count["api:rotating/listOrders OK"] == 3 &&
+			count["api:dark/listOrders Service Unavailable refused"] == 1 && count["api:dark Service Unavailable refused"] == 1 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -253,5 +279,8 @@ func TestJWTWithoutStore(t *testing.T) {
 	}
 	cs := connect(t, g.URL+"/mcp/secure", "", http.Header{"Authorization": {"Bearer " + s}})
 	wantOK(t, call(t, cs, "listOrders", nil))
-	wantError(t, call(t, connect(t, g.URL+"/mcp/secure", "", nil), "listOrders", nil), "missing bearer token")
+	h := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+	if resp, body := post(t, "POST", g.URL+"/mcp/secure", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, h); resp.StatusCode != 401 || !strings.Contains(body, "missing bearer token") {
+		t.Fatalf("anonymous tools/list: %d %s", resp.StatusCode, body)
+	}
 }

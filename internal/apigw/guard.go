@@ -79,20 +79,26 @@ func (c *Call) Finish(status int, sent bool, err error) {
 // auth: keys they are the gateway's and never go upstream.
 var Credentials = []string{"Authorization", "X-Api-Key", "Api-Key"}
 
-// Authenticate checks only that the caller presents a valid key (auth:
-// keys; every other mode passes): the MCP endpoint asks it of every
-// request, so that tools are not listed to anonymous callers. A refusal
-// is recorded as model "api:<api>" and returned as an *llm.Error (401,
-// or 503 when keys cannot be checked).
-func (g *Guard) Authenticate(ctx context.Context, h http.Header, requestID string) error {
-	if g == nil || g.jwt != nil {
-		return nil
+// Authenticate checks only that the caller presents valid credentials: a
+// valid key (auth: keys) or bearer token (auth: jwt); passthrough passes.
+// The MCP endpoint asks it of every request, so that tools are not listed
+// to anonymous callers and an MCP client gets the 401 its authorization
+// flow expects. The context returned carries a verified token for Admit,
+// which then does not verify it again. A refusal is recorded as model
+// "api:<api>" and returned as an *llm.Error (401, or 503 when keys or the
+// JWKS cannot be checked).
+func (g *Guard) Authenticate(ctx context.Context, h http.Header, requestID string) (context.Context, error) {
+	switch {
+	case g == nil:
+		return ctx, nil
+	case g.jwt != nil:
+		return g.authenticateJWT(ctx, h, requestID)
 	}
 	if _, err := g.gate.Identify(ctx, h); err != nil {
 		g.gate.RecordRefusal(nil, "api:"+g.api, requestID, llm.AsError(err).HTTPStatus(), err)
-		return err
+		return ctx, err
 	}
-	return nil
+	return ctx, nil
 }
 
 // WriteError answers err as {"error": {"type", "code", "message"}} with

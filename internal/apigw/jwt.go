@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/jwtauth"
 	"github.com/tidegate/tidegate/internal/llm"
@@ -30,7 +32,7 @@ func (g *Guard) StripsCredentials() bool { return g != nil && g.jwt == nil }
 // record. The caller's subject and claims go into the router input's User
 // map (id: sub, claims: the map) and onto the Call.
 func (g *Guard) admitJWT(ctx context.Context, h http.Header, model, requestID string) (*Call, error) {
-	claims, err := g.jwt.VerifyHeader(ctx, h)
+	claims, err := g.verify(ctx, h)
 	if err != nil {
 		e := jwtError(err)
 		if g.gate != nil {
@@ -51,6 +53,37 @@ func (g *Guard) admitJWT(ctx context.Context, h http.Header, model, requestID st
 	}
 	c.ticket = t
 	return c, nil
+}
+
+// verifiedKey is the context key of a token Authenticate verified.
+type verifiedKey struct{}
+
+type verifiedToken struct {
+	by     *jwtauth.Verifier
+	token  string
+	claims jwt.MapClaims
+}
+
+// authenticateJWT verifies h's bearer token and returns ctx carrying it.
+func (g *Guard) authenticateJWT(ctx context.Context, h http.Header, requestID string) (context.Context, error) {
+	claims, err := g.jwt.VerifyHeader(ctx, h)
+	if err != nil {
+		e := jwtError(err)
+		if g.gate != nil {
+			g.gate.RecordRefusal(nil, "api:"+g.api, requestID, e.HTTPStatus(), e)
+		}
+		return ctx, e
+	}
+	return context.WithValue(ctx, verifiedKey{}, verifiedToken{by: g.jwt, token: jwtauth.Bearer(h), claims: claims}), nil
+}
+
+// verify returns the claims of h's bearer token: those Authenticate
+// verified for this token with this verifier, else checked now.
+func (g *Guard) verify(ctx context.Context, h http.Header) (jwt.MapClaims, error) {
+	if v, ok := ctx.Value(verifiedKey{}).(verifiedToken); ok && v.by == g.jwt && v.token == jwtauth.Bearer(h) {
+		return v.claims, nil
+	}
+	return g.jwt.VerifyHeader(ctx, h)
 }
 
 // Claims are the verified JWT claims of an auth: jwt call (nil otherwise).

@@ -4,11 +4,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/guard"
+	"github.com/tidegate/tidegate/internal/openapi"
 )
 
 // Finding is one problem `tidegate lint` reports: its level ("error"
@@ -57,15 +63,62 @@ func LintFindings(cfg *config.Config) []Finding {
 	return out
 }
 
-// LoadFindings turns the error of loading and validating a config into
-// findings: one per validation problem, or the whole error (a YAML
-// syntax error, an unknown key, a missing file) as one.
-func LoadFindings(err error) []Finding {
+// LoadFindings turns the error of loading and validating the config file
+// at path ("" when there is none) into findings: one per validation
+// problem, or the whole error (a YAML syntax error, an unknown key, a
+// missing file) as one. After validation problems it also reports those
+// of the specs the file names, so that one run shows every problem.
+func LoadFindings(err error, path string, getenv func(string) string) []Finding {
 	var ve *config.ValidationError
-	if errors.As(err, &ve) {
-		return FindingsOf(err)
+	if !errors.As(err, &ve) {
+		return []Finding{{Level: LevelError, Message: err.Error()}}
 	}
-	return []Finding{{Level: LevelError, Message: err.Error()}}
+	out := FindingsOf(err)
+	return append(out, specFindings(path, getenv, out)...)
+}
+
+// specFindings compiles the specs named under apis: in the config file at
+// path, read loosely since it failed validation, and reports their errors
+// and then their warnings. A spec whose path already has a finding (a
+// missing file, say) is skipped.
+func specFindings(path string, getenv func(string) string, reported []Finding) []Finding {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	expanded, err := config.Expand(string(data), getenv)
+	if err != nil {
+		return nil
+	}
+	var file struct {
+		APIs map[string]struct {
+			Spec string `yaml:"spec"`
+		} `yaml:"apis"`
+	}
+	if yaml.Unmarshal([]byte(expanded), &file) != nil {
+		return nil
+	}
+	var errs, warnings []Finding
+	for _, name := range sortedNames(file.APIs) {
+		loc, spec := "apis."+name+".spec", file.APIs[name].Spec
+		if spec == "" || slices.ContainsFunc(reported, func(f Finding) bool { return f.Path == loc }) {
+			continue
+		}
+		if !filepath.IsAbs(spec) {
+			spec = filepath.Join(filepath.Dir(path), spec)
+		}
+		api, err := openapi.Compile(context.Background(), spec)
+		if err != nil {
+			for _, e := range unjoin(err) {
+				errs = append(errs, Finding{Level: LevelError, Path: loc, Message: e.Error()})
+			}
+			continue
+		}
+		for _, w := range api.Warnings {
+			warnings = append(warnings, Finding{Level: LevelWarning, Path: loc, Message: w})
+		}
+	}
+	return append(errs, warnings...)
 }
 
 // FindingsOf turns a validation or build error into findings, one per

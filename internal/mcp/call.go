@@ -19,24 +19,24 @@ import (
 )
 
 // call runs one tools/call: admit, validate, build, send, answer.
-func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage, h http.Header, reqID string) *sdk.CallToolResult {
+func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage, h http.Header, reqID string) outcome {
 	c, err := s.opt.Guard.Admit(ctx, h, t.Name, reqID)
 	if err != nil {
-		return toolError(llm.AsError(err).Message)
+		return failure(llm.AsError(err).Message)
 	}
-	refuse := func(msg string) *sdk.CallToolResult {
+	refuse := func(msg string) outcome {
 		c.Finish(http.StatusBadRequest, false, &llm.Error{Kind: llm.KindInvalidRequest, Message: msg})
-		return toolError(msg)
+		return failure(msg)
 	}
 	if op := t.Operation; op != nil {
 		if err := s.opt.Access.Check(c, op.ID, op.Method, op.Path, h); err != nil {
 			c.Finish(http.StatusForbidden, false, err)
-			return toolError(llm.AsError(err).Message)
+			return failure(llm.AsError(err).Message)
 		}
 		if err := s.opt.Limits.Check(ctx, op.ID, c); err != nil {
 			e := llm.AsError(err)
 			c.Finish(e.HTTPStatus(), false, e)
-			return toolError(e.Message)
+			return failure(e.Message)
 		}
 	}
 	args, err := arguments(raw)
@@ -77,7 +77,7 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 		if err != nil {
 			e := llm.AsError(err)
 			c.Finish(e.HTTPStatus(), false, e)
-			return toolError(e.Message)
+			return failure(e.Message)
 		}
 		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -86,7 +86,7 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 	if err != nil {
 		e := s.upstreamFailure(ctx, err)
 		c.Finish(e.HTTPStatus(), true, e)
-		return toolError(e.Message)
+		return failure(e.Message)
 	}
 	defer resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
@@ -98,12 +98,12 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 	if err != nil {
 		e := s.upstreamFailure(ctx, err)
 		c.Finish(e.HTTPStatus(), true, e)
-		return toolError(e.Message)
+		return failure(e.Message)
 	}
 	if !ok {
 		e := &llm.Error{Kind: llm.KindForStatus(resp.StatusCode), Status: resp.StatusCode, Message: "upstream answered " + resp.Status}
 		c.Finish(resp.StatusCode, true, e)
-		return toolError(withBody(e.Message, body, truncated))
+		return failure(withBody(e.Message, body, truncated))
 	}
 	c.Finish(resp.StatusCode, true, nil)
 	return result(t, resp.Status, body, truncated)
@@ -148,7 +148,7 @@ func (s *Server) upstreamFailure(ctx context.Context, err error) *llm.Error {
 // result is a 2xx answer: the body as text, and as structured content
 // when the tool declares an output schema (which the body must then meet
 // the shape of: a JSON object).
-func result(t *openapi.Tool, status string, body []byte, truncated bool) *sdk.CallToolResult {
+func result(t *openapi.Tool, status string, body []byte, truncated bool) outcome {
 	text := string(body)
 	if len(body) == 0 {
 		text = status
@@ -156,18 +156,16 @@ func result(t *openapi.Tool, status string, body []byte, truncated bool) *sdk.Ca
 	if truncated {
 		text += fmt.Sprintf("\n[truncated: the response exceeds %d bytes]", len(body))
 	}
-	res := &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: text}}}
 	if len(t.OutputSchema) == 0 || len(body) == 0 {
-		return res
+		return outcome{text: text}
 	}
 	switch {
 	case truncated:
-		return toolError(fmt.Sprintf("the response exceeds %d bytes and cannot be returned as structured content", len(body)))
+		return failure(fmt.Sprintf("the response exceeds %d bytes and cannot be returned as structured content", len(body)))
 	case !isObject(body):
-		return toolError(withBody("the upstream's answer is not the JSON object its spec declares", body, false))
+		return failure(withBody("the upstream's answer is not the JSON object its spec declares", body, false))
 	}
-	res.StructuredContent = json.RawMessage(body)
-	return res
+	return outcome{text: text, structured: body}
 }
 
 func isObject(b []byte) bool {
@@ -175,8 +173,56 @@ func isObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
-func toolError(msg string) *sdk.CallToolResult {
-	return &sdk.CallToolResult{IsError: true, Content: []sdk.Content{&sdk.TextContent{Text: msg}}}
+// outcome is a tool call's result: the text the agent reads, the same
+// body as structured content (a JSON object) when the tool declares an
+// output schema, and whether the call failed.
+type outcome struct {
+	text       string
+	structured []byte
+	isError    bool
+}
+
+func failure(msg string) outcome { return outcome{text: msg, isError: true} }
+
+// sdkResult is the outcome as the SDK's handlers return it.
+func (o outcome) sdkResult() *sdk.CallToolResult {
+	res := &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: o.text}}, IsError: o.isError}
+	if o.structured != nil {
+		res.StructuredContent = json.RawMessage(o.structured)
+	}
+	return res
+}
+
+// encode appends the outcome's JSON: the bytes json.Marshal gives for
+// sdkResult (escaping and compaction included), without the SDK's nested
+// MarshalJSON methods, which cost more than the rest of a call's own work.
+func (o outcome) encode(buf *bytes.Buffer) error {
+	enc := json.NewEncoder(buf)
+	buf.WriteString(`{"content":[{"type":"text","text":`)
+	if err := encodeValue(enc, buf, o.text); err != nil {
+		return err
+	}
+	buf.WriteString("}]")
+	if o.structured != nil {
+		buf.WriteString(`,"structuredContent":`)
+		if err := encodeValue(enc, buf, json.RawMessage(o.structured)); err != nil {
+			return err
+		}
+	}
+	if o.isError {
+		buf.WriteString(`,"isError":true`)
+	}
+	buf.WriteByte('}')
+	return nil
+}
+
+// encodeValue appends v's JSON without the newline Encode ends it with.
+func encodeValue(enc *json.Encoder, buf *bytes.Buffer, v any) error {
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1)
+	return nil
 }
 
 func withBody(msg string, body []byte, truncated bool) string {

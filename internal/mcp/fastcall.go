@@ -1,7 +1,7 @@
 package mcp
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -37,12 +37,17 @@ func (s *Server) fastCall(w http.ResponseWriter, r *http.Request, body []byte, r
 	if t == nil {
 		return false // the SDK's "unknown tool" error
 	}
-	ctx := context.WithValue(r.Context(), requestIDKey{}, reqID)
-	res, err := json.Marshal(s.callTool(ctx, t, args, r.Header, reqID))
-	if err != nil {
+	res := s.callTool(r.Context(), t, args, r.Header, reqID)
+	var out bytes.Buffer
+	out.Grow(2*len(res.text) + len(res.structured) + 64)
+	out.WriteString(`{"jsonrpc":"2.0","id":`)
+	out.WriteString(id)
+	out.WriteString(`,"result":`)
+	if err := res.encode(&out); err != nil {
 		return false // cannot happen: results are built from JSON-safe values
 	}
-	writeResult(w, id, res)
+	out.WriteString("}\n")
+	writeJSON(w, out.Bytes())
 	return true
 }
 

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -93,6 +94,31 @@ func FuzzPlainToolsCall(f *testing.F) {
 		}
 		if !json.Valid([]byte(id)) || name == "" || (args != nil && !json.Valid(args)) {
 			t.Fatalf("accepted %q: id %q name %q args %q", body, id, name, args)
+		}
+	})
+}
+
+// The fast path's encoder gives the bytes the SDK's result types give.
+func FuzzOutcomeEncodesAsTheSDK(f *testing.F) {
+	f.Add("plain", []byte(nil), false)
+	f.Add("<b>&amp;</b> \u2028 \xff", []byte(nil), true)
+	f.Add(`{"a": [1, 2.50, "x<y"]}`, []byte("{\n  \"a\": [1, 2.50, \"x<y\u2029\"]\n}"), false)
+	f.Add("", []byte(`{}`), false)
+	f.Fuzz(func(t *testing.T, text string, structured []byte, isError bool) {
+		if structured != nil && !isObject(structured) {
+			structured = nil // result keeps only JSON objects
+		}
+		o := outcome{text: text, structured: structured, isError: isError}
+		want, err := json.Marshal(o.sdkResult())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := o.encode(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("encode:\n got %s\nwant %s", got.Bytes(), want)
 		}
 	})
 }

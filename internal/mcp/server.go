@@ -31,8 +31,9 @@ type Options struct {
 	Timeout time.Duration
 	// Headers are set on every upstream request.
 	Headers map[string]string
-	// Guard checks callers with virtual keys (auth: keys); nil:
-	// passthrough, the MCP request's Authorization goes upstream.
+	// Guard checks callers with virtual keys (auth: keys) or bearer JWTs
+	// (auth: jwt); nil: passthrough, the MCP request's Authorization goes
+	// upstream.
 	Guard                     *apigw.Guard
 	ServerName, ServerVersion string
 	// AllowedOrigins are the browser origins allowed; empty: only
@@ -56,7 +57,8 @@ type Options struct {
 	Access *apigw.Access
 	// AnonymousDiscovery lets callers without a key initialize and list
 	// the tools of an auth: keys API (tools/call still needs one). By
-	// default every request needs a valid key: 401 otherwise.
+	// default every request needs a valid key (or token, auth: jwt):
+	// 401 otherwise.
 	AnonymousDiscovery bool
 	// Metrics counts tools/call by tool and status; nil: off.
 	Metrics *metrics.Metrics
@@ -153,8 +155,8 @@ func sdkTool(t *openapi.Tool) (*sdk.Tool, error) {
 
 type requestIDKey struct{}
 
-// ServeHTTP checks the Origin and (auth: keys) the caller's key, and
-// serves the MCP request.
+// ServeHTTP checks the Origin and (auth: keys or jwt) the caller's key or
+// token, and serves the MCP request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if o := r.Header.Get("Origin"); o != "" && !originAllowed(o, s.opt.AllowedOrigins) {
 		http.Error(w, fmt.Sprintf("Forbidden: origin %q is not allowed", o), http.StatusForbidden)
@@ -162,9 +164,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := w.Header().Get("x-request-id")
 	if !s.opt.AnonymousDiscovery {
-		if err := s.opt.Guard.Authenticate(r.Context(), r.Header, reqID); err != nil {
+		ctx, err := s.opt.Guard.Authenticate(r.Context(), r.Header, reqID)
+		if err != nil {
 			apigw.WriteError(w, err)
 			return
+		}
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
 		}
 	}
 	limit := int64(maxFastCall)
@@ -194,15 +200,15 @@ func (s *Server) handle(t *openapi.Tool) sdk.ToolHandler {
 			h = req.Extra.Header
 		}
 		reqID, _ := ctx.Value(requestIDKey{}).(string)
-		return s.callTool(ctx, t, req.Params.Arguments, h, reqID), nil
+		return s.callTool(ctx, t, req.Params.Arguments, h, reqID).sdkResult(), nil
 	}
 }
 
 // callTool runs one tools/call and counts it.
-func (s *Server) callTool(ctx context.Context, t *openapi.Tool, args json.RawMessage, h http.Header, reqID string) *sdk.CallToolResult {
+func (s *Server) callTool(ctx context.Context, t *openapi.Tool, args json.RawMessage, h http.Header, reqID string) outcome {
 	res := s.call(ctx, t, args, h, reqID)
 	status := "ok"
-	if res.IsError {
+	if res.isError {
 		status = "error"
 	}
 	s.opt.Metrics.MCPCall(s.opt.Name, t.Name, status)

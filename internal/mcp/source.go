@@ -54,5 +54,6 @@ func (src *source) Call(ctx context.Context, name string, args json.RawMessage, 
 		}
 	}
 	reqID, _ := ctx.Value(requestIDKey{}).(string)
-	return toolloop.ResultOf(src.s.call(ctx, t, args, fwd, reqID)), nil
+	res := src.s.call(ctx, t, args, fwd, reqID)
+	return toolloop.Result{Text: res.text, IsError: res.isError}, nil
 }

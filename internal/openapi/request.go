@@ -87,11 +87,13 @@ func (t *Tool) Request(ctx context.Context, baseURL string, args map[string]any,
 		hdr.Set("Content-Type", t.plan.body.mediaType)
 	}
 	hdr.Set("Accept", "application/json")
-	req, err := http.NewRequestWithContext(ctx, t.Operation.Method, u.String(), rd)
+	// The URL is built: set it rather than print it and parse it again
+	// (an empty Host means the URL's).
+	req, err := http.NewRequestWithContext(ctx, t.Operation.Method, "", rd)
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	req.Header = hdr
+	req.URL, req.Header = &u, hdr
 	return req, nil
 }
 
@@ -164,22 +166,38 @@ func (t *Tool) body(args map[string]any) ([]byte, error) {
 		}
 		v = b
 	case flatBody:
-		m := map[string]any{}
-		for k, a := range args {
-			if !t.isParam(k) {
-				m[k] = a
-			}
-		}
+		m := t.bodyArgs(args)
 		if len(m) == 0 && !bp.required {
 			return nil, nil
 		}
 		v = m
 	}
-	b, err := jsonText(v)
+	b, err := jsonBytes(v)
 	if err != nil {
 		return nil, fmt.Errorf("request body: %w", err)
 	}
-	return []byte(b), nil
+	return b, nil
+}
+
+// bodyArgs are the arguments that are not parameters (never nil): args
+// itself when none is (the usual case, spared a copy).
+func (t *Tool) bodyArgs(args map[string]any) map[string]any {
+	if args == nil {
+		return map[string]any{}
+	}
+	for k := range args {
+		if !t.isParam(k) {
+			continue
+		}
+		m := make(map[string]any, len(args))
+		for k, a := range args {
+			if !t.isParam(k) {
+				m[k] = a
+			}
+		}
+		return m
+	}
+	return args
 }
 
 func (t *Tool) isParam(key string) bool {
@@ -191,15 +209,20 @@ func (t *Tool) isParam(key string) bool {
 	return false
 }
 
-// jsonText encodes v without HTML escaping.
-func jsonText(v any) (string, error) {
+// jsonBytes encodes v without HTML escaping.
+func jsonBytes(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return "", err
+		return nil, err
 	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func jsonText(v any) (string, error) {
+	b, err := jsonBytes(v)
+	return string(b), err
 }
 
 // scalar renders a primitive; arrays and objects inside a parameter value

@@ -154,6 +154,22 @@ func TestRequest(t *testing.T) {
 	}
 }
 
+// A required flat body is an object even without arguments; arguments
+// that are all body properties are sent as they are.
+func TestFlatBody(t *testing.T) {
+	update := tool(t, compileFile(t, "testdata/inventory31.yaml"), "updateItem")
+	for _, args := range []map[string]any{nil, {}} {
+		if b, err := update.body(args); err != nil || string(b) != `{}` {
+			t.Errorf("%v: %s %v", args, b, err)
+		}
+	}
+	create := tool(t, compileFile(t, "testdata/orders.yaml"), "createOrder")
+	args := map[string]any{"customer": "c<&>", "note": "n"}
+	if b, err := create.body(args); err != nil || string(b) != `{"customer":"c<&>","note":"n"}` {
+		t.Errorf("%s %v", b, err)
+	}
+}
+
 func TestRequestErrors(t *testing.T) {
 	orders := compileFile(t, "testdata/orders.yaml")
 	get := tool(t, orders, "getOrder")

@@ -1,0 +1,175 @@
+package mcp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tidegate/tidegate/internal/app"
+	"github.com/tidegate/tidegate/internal/config"
+)
+
+// lookupSpec is the load benchmark's tools/call operation (bench/loadbench
+// mcpspec): a POST with a JSON body validated against a schema, and an
+// object answer returned as structuredContent.
+const lookupSpec = `openapi: 3.0.3
+info: {title: Bench orders, version: "1"}
+components:
+  schemas:
+    Order:
+      type: object
+      required: [id, item]
+      properties:
+        id: {type: integer}
+        item: {type: string}
+        quantity: {type: integer, minimum: 1}
+paths:
+  /orders/lookup:
+    post:
+      operationId: lookupOrder
+      summary: Look an order up by id
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, required: [id], properties: {id: {type: integer, minimum: 1}}}}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}}
+`
+
+// BenchmarkToolCallInProcess is the in-process counterpart of the load
+// benchmark's scenario h: one tools/call POST (the headers a Streamable
+// HTTP client sends, protocol 2025-06-18) served by the whole gateway's
+// handler against an httptest API, next to the same request sent to the
+// API directly. gateway minus direct is what the gateway adds, without
+// the network hop to it; cpu-ns/op is the process's CPU per call.
+func BenchmarkToolCallInProcess(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(lookupOrder))
+	defer up.Close()
+	b.Run("direct", func(b *testing.B) {
+		client := &http.Client{}
+		measure(b, func() {
+			resp, err := client.Post(up.URL+"/api/orders/lookup", "application/json", strings.NewReader(`{"id":7}`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !bytes.Contains(out, []byte("tidewater")) {
+				b.Fatal(resp.Status, string(out))
+			}
+		})
+	})
+	h := benchGateway(b, "apis:\n  bench: {spec: bench.yaml, upstream: "+up.URL+"/api}\n")
+	b.Run("gateway", func(b *testing.B) {
+		measure(b, func() {
+			r := httptest.NewRequest("POST", "/mcp/bench", bytes.NewReader(toolsCallBody))
+			setMCPHeaders(r.Header)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			checkToolResult(b, w.Code, w.Body.Bytes())
+		})
+	})
+	// The gateway behind a real listener: its CPU per call minus direct's
+	// is the load benchmark's "gateway CPU per call" (scenario h).
+	b.Run("gateway-http", func(b *testing.B) {
+		gw := httptest.NewServer(h)
+		defer gw.Close()
+		client := &http.Client{}
+		measure(b, func() {
+			r, _ := http.NewRequest("POST", gw.URL+"/mcp/bench", bytes.NewReader(toolsCallBody))
+			setMCPHeaders(r.Header)
+			resp, err := client.Do(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			checkToolResult(b, resp.StatusCode, out)
+		})
+	})
+}
+
+var toolsCallBody = []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookupOrder","arguments":{"id":7}}}`)
+
+// setMCPHeaders sets what a Streamable HTTP client sends with a POST.
+func setMCPHeaders(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json, text/event-stream")
+	h.Set("Mcp-Protocol-Version", "2025-06-18")
+}
+
+func checkToolResult(b *testing.B, status int, body []byte) {
+	if status != http.StatusOK || !bytes.Contains(body, []byte(`"structuredContent"`)) || !bytes.Contains(body, []byte("tidewater")) {
+		b.Fatalf("%d %s", status, body)
+	}
+}
+
+// lookupOrder answers {"id": N} with an order, as the load benchmark's
+// fake upstream does.
+func lookupOrder(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ID *int64 `json:"id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ID == nil {
+		http.Error(w, `{"error":"want {\"id\": N}"}`, http.StatusBadRequest)
+		return
+	}
+	out, _ := json.Marshal(map[string]any{"id": *in.ID, "item": "tidewater tide table", "quantity": 2})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// benchGateway builds the whole gateway's handler from the config (which
+// names bench.yaml, the lookup spec).
+func benchGateway(b *testing.B, apis string) http.Handler {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bench.yaml"), []byte(lookupSpec), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, "tidegate.yaml")
+	yaml := "providers:\n  echo: {type: echo}\nmodels:\n  echo: {provider: echo, model: echo}\n" + apis
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := config.Load(path, func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	return a.Handler()
+}
+
+// measure runs one serial call per iteration and reports the process's
+// CPU per call beside the wall clock (which other work on the machine
+// inflates).
+func measure(b *testing.B, call func()) {
+	call() // warm: connections, caches
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		call()
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the process's user + system CPU time in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
