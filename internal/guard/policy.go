@@ -146,7 +146,8 @@ type Set struct {
 	profiles map[string]*profile
 	models   map[string][]string // models entry → profile names
 	global   []string
-	policies sync.Map // joined profile names → *Policy
+	policies sync.Map    // joined profile names → *Policy
+	schemas  schemaCache // compiled request schemas, shared by the policies
 }
 
 // New compiles cfg's guardrails. It returns nil (no guard anywhere, no
@@ -242,7 +243,7 @@ func (s *Set) Resolve(model string, metas ...map[string]string) (*Policy, error)
 // combine merges profiles: a detector takes its strictest action (block
 // over redact), limits their smallest non-zero value, lists their union.
 func (s *Set) combine(names []string) *Policy {
-	p := &Policy{Name: strings.Join(names, "+")}
+	p := &Policy{Name: strings.Join(names, "+"), schemas: &s.schemas}
 	req, resp := map[string]*Detector{}, map[string]*Detector{}
 	var reqOrder, respOrder []string
 	merge := func(into map[string]*Detector, order *[]string, d *Detector) {
@@ -319,6 +320,7 @@ type Policy struct {
 	// Schema: validate answers against the schema the request asked for;
 	// SchemaRetry: ask once more before answering 502.
 	Schema, SchemaRetry bool
+	schemas             *schemaCache
 }
 
 // NewSession starts the redaction state of one request.

@@ -1,10 +1,12 @@
 package guard
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/tidwall/gjson"
@@ -30,27 +32,10 @@ func (noLoader) Load(url string) (any, error) {
 
 // RequestSchemas compiles the schemas of a request body in dialect d;
 // nil when it asks for none. A schema that does not compile is a 400.
-func RequestSchemas(d llm.Dialect, body []byte) (*Schemas, error) {
+// Compiled schemas are kept in the policy's cache, so a caller that sends
+// the same response format and tools on every turn compiles them once.
+func (p *Policy) RequestSchemas(d llm.Dialect, body []byte) (*Schemas, error) {
 	var out *Schemas
-	c := jsonschema.NewCompiler()
-	c.UseLoader(noLoader{})
-	n := 0
-	compile := func(raw, what string) (*jsonschema.Schema, error) {
-		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
-		if err != nil {
-			return nil, err
-		}
-		n++
-		url := fmt.Sprintf("urn:tidegate:schema:%d", n)
-		if err := c.AddResource(url, doc); err != nil {
-			return nil, err
-		}
-		s, err := c.Compile(url)
-		if err != nil {
-			return nil, llm.Errorf(llm.KindInvalidRequest, "%s is not a valid JSON Schema: %v", what, err)
-		}
-		return s, nil
-	}
 	var schema gjson.Result
 	if d == llm.DialectAnthropic {
 		if f := gjson.GetBytes(body, "output_format"); f.Get("type").Str == "json_schema" {
@@ -60,7 +45,7 @@ func RequestSchemas(d llm.Dialect, body []byte) (*Schemas, error) {
 		schema = f.Get("json_schema.schema")
 	}
 	if schema.IsObject() {
-		s, err := compile(schema.Raw, "the response format's schema")
+		s, err := p.schemas.compile(schema.Raw, "the response format's schema")
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +61,7 @@ func RequestSchemas(d llm.Dialect, body []byte) (*Schemas, error) {
 			return true
 		}
 		var s *jsonschema.Schema
-		if s, err = compile(params.Raw, "the schema of tool "+name); err != nil {
+		if s, err = p.schemas.compile(params.Raw, "the schema of tool "+name); err != nil {
 			return false
 		}
 		if out == nil {
@@ -92,6 +77,108 @@ func RequestSchemas(d llm.Dialect, body []byte) (*Schemas, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// The schema cache holds at most this many schemas, and this much schema
+// text, per generation (two generations are kept).
+const (
+	schemaCacheEntries = 256
+	schemaCacheBytes   = 1 << 20
+)
+
+// schemaCache keeps compiled request schemas by the SHA-256 of their
+// text. It is an LRU approximation in two generations: when the current
+// map is full it becomes the old one (the previous old one is dropped),
+// and a schema found in the old map moves to the current one. A nil
+// *schemaCache compiles every time. Safe for concurrent use.
+type schemaCache struct {
+	mu       sync.Mutex
+	cur, old map[[sha256.Size]byte]cachedSchema
+	curBytes int
+}
+
+type cachedSchema struct {
+	s    *jsonschema.Schema
+	size int
+}
+
+// compile returns the compiled schema of raw, from the cache or compiled
+// now (and then cached); what names the schema in the error.
+func (c *schemaCache) compile(raw, what string) (*jsonschema.Schema, error) {
+	if c == nil {
+		return compileRequestSchema(raw, what)
+	}
+	key := sha256.Sum256([]byte(raw))
+	if s := c.get(key); s != nil {
+		return s, nil
+	}
+	s, err := compileRequestSchema(raw, what)
+	if err == nil {
+		c.put(key, cachedSchema{s, len(raw)})
+	}
+	return s, err
+}
+
+func (c *schemaCache) get(key [sha256.Size]byte) *jsonschema.Schema {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.cur[key]; ok {
+		return e.s
+	}
+	e, ok := c.old[key]
+	if !ok {
+		return nil
+	}
+	delete(c.old, key)
+	c.putLocked(key, e)
+	return e.s
+}
+
+func (c *schemaCache) put(key [sha256.Size]byte, e cachedSchema) {
+	if e.size > schemaCacheBytes/4 {
+		return // one huge schema would flush everyone else's
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(key, e)
+}
+
+func (c *schemaCache) putLocked(key [sha256.Size]byte, e cachedSchema) {
+	if len(c.cur) >= schemaCacheEntries || c.curBytes+e.size > schemaCacheBytes {
+		c.old, c.cur, c.curBytes = c.cur, nil, 0
+	}
+	if c.cur == nil {
+		c.cur = map[[sha256.Size]byte]cachedSchema{}
+	}
+	if _, ok := c.cur[key]; !ok {
+		c.cur[key] = e
+		c.curBytes += e.size
+	}
+}
+
+// compileRequestSchema compiles a schema a request carries; one that does
+// not compile is the caller's error.
+func compileRequestSchema(raw, what string) (*jsonschema.Schema, error) {
+	s, err := compileSchema(raw)
+	if err != nil {
+		return nil, llm.Errorf(llm.KindInvalidRequest, "%s is not a valid JSON Schema: %v", what, err)
+	}
+	return s, nil
+}
+
+// compileSchema compiles one JSON Schema document, refusing external
+// $refs.
+func compileSchema(raw string) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	if err := c.AddResource("urn:tidegate:schema", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("urn:tidegate:schema")
 }
 
 // Check validates an answer: its text against the response format and
@@ -147,16 +234,7 @@ type Validator struct{ s *jsonschema.Schema }
 
 // CompileSchema compiles a JSON Schema document (external $refs refused).
 func CompileSchema(raw []byte) (*Validator, error) {
-	c := jsonschema.NewCompiler()
-	c.UseLoader(noLoader{})
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
-	if err != nil {
-		return nil, err
-	}
-	if err := c.AddResource("urn:tidegate:schema", doc); err != nil {
-		return nil, err
-	}
-	s, err := c.Compile("urn:tidegate:schema")
+	s, err := compileSchema(string(raw))
 	if err != nil {
 		return nil, err
 	}

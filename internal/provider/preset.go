@@ -1,10 +1,7 @@
 package provider
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/json"
-	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -26,8 +23,9 @@ type quirks struct {
 	rename map[string]string
 	// drop returns top-level fields the service rejects for a model.
 	drop func(model string) []string
-	// adjust rewrites top-level fields in place (OpenRouter's reasoning).
-	adjust func(top map[string]json.RawMessage)
+	// adjust rewrites top-level fields in place (OpenRouter's reasoning)
+	// and reports whether it changed any.
+	adjust func(top *object) bool
 	// messageKeep, when set, lists the only message fields accepted.
 	messageKeep map[string]bool
 	// dropMessageName removes messages[].name (Groq: 400 when present).
@@ -103,15 +101,16 @@ func xaiRejects(model string) []string {
 
 // openRouterReasoning turns reasoning_effort into OpenRouter's
 // reasoning: {effort}, unless the body already has a reasoning object.
-func openRouterReasoning(top map[string]json.RawMessage) {
-	effort, ok := top["reasoning_effort"]
+func openRouterReasoning(top *object) bool {
+	effort, ok := top.lookup("reasoning_effort")
 	if !ok {
-		return
+		return false
 	}
-	delete(top, "reasoning_effort")
-	if _, set := top["reasoning"]; !set {
-		top["reasoning"] = json.RawMessage(`{"effort":` + string(effort) + `}`)
+	top.remove("reasoning_effort")
+	if !top.has("reasoning") {
+		top.set("reasoning", `{"effort":`+effort+`}`)
 	}
+	return true
 }
 
 func set(keys ...string) map[string]bool {
@@ -125,129 +124,143 @@ func set(keys ...string) map[string]bool {
 // chatOnly reports whether a legacy text completion must go as chat.
 func (q *quirks) chatOnly() bool { return q != nil && !q.completions }
 
-func (q *quirks) changesBody() bool {
-	return q != nil && (q.keep != nil || q.rename != nil || q.drop != nil || q.adjust != nil || q.messageKeep != nil ||
-		q.dropMessageName || q.shortToolIDs || q.noTools || q.alternate || q.reasoningContent)
+// changesBody reports whether some quirk may change a body; req is as
+// for rewrite.
+func (q *quirks) changesBody(req *llm.Request) bool {
+	return q != nil && (q.keep != nil || q.rename != nil || q.drop != nil || q.adjust != nil || q.noTools || q.editsMessages(req))
 }
 
-// affects reports whether the rewrite would change body, from one pass
-// over its top-level keys (gjson, no decoding), so the common request to a
-// preset whose quirks are only top-level costs next to nothing.
-func (q *quirks) affects(body []byte, model string, req *llm.Request) bool {
-	if q.messageKeep != nil || q.shortToolIDs || q.alternate || (q.reasoningContent && req != nil) {
-		return true // message-level quirks
-	}
-	if q.dropMessageName && len(gjson.GetBytes(body, "messages.#.name").Array()) > 0 {
-		return true
-	}
-	var drop []string
-	if q.drop != nil {
-		drop = q.drop(model)
-	}
-	hit := false
-	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
-		key := k.String()
-		_, renamed := q.rename[key]
-		hit = renamed || slices.Contains(drop, key) || (q.keep != nil && !q.keep[key]) ||
-			(q.noTools && key == "tools") || (q.adjust != nil && key == "reasoning_effort")
-		return !hit
-	})
-	return hit
+// editsMessages reports whether some quirk applies to each message.
+func (q *quirks) editsMessages(req *llm.Request) bool {
+	return q.dropMessageName || q.messageKeep != nil || q.shortToolIDs || q.alternate || (q.reasoningContent && req != nil)
 }
 
 // rewrite applies the quirks to a Chat Completions body. req is the
 // canonical request when it was decoded (the translated path), else nil.
+// It edits members in place of decoding the body: every member and
+// message it does not change keeps its bytes, and a body nothing applies
+// to is returned as is.
 func (q *quirks) rewrite(body []byte, model string, req *llm.Request) ([]byte, error) {
-	if !q.changesBody() || !q.affects(body, model, req) {
+	if !q.changesBody(req) {
 		return body, nil
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Message: "request body is not a JSON object", Err: err}
+	top, ok := members(make(object, 0, 16), string(body))
+	if !ok {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Message: "request body is not a JSON object"}
 	}
-	if q.noTools {
-		if t := bytes.TrimSpace(top["tools"]); len(t) > 0 && string(t) != "null" && string(t) != "[]" {
-			return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "tools",
-				Message: "model " + model + " (" + q.typ + ") does not support tools"}
+	if t, ok := top.lookup("tools"); ok && q.noTools && hasItems(t) {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "tools",
+			Message: "model " + model + " (" + q.typ + ") does not support tools"}
+	}
+	changed := q.editTop(&top, model)
+	if q.editsMessages(req) {
+		msgs, err := q.messages(top, req)
+		if err != nil {
+			return nil, err
+		}
+		if msgs != nil {
+			top.setArray("messages", msgs)
+			changed = true
 		}
 	}
+	if !changed {
+		return body, nil
+	}
+	return top.appendTo(make([]byte, 0, len(body))), nil
+}
+
+// editTop applies the top-level quirks; it reports whether any applied.
+func (q *quirks) editTop(top *object, model string) bool {
+	changed := false
 	for from, to := range q.rename {
-		if v, ok := top[from]; ok {
-			if _, taken := top[to]; !taken {
-				top[to] = v
+		if v, ok := top.lookup(from); ok {
+			top.remove(from)
+			if !top.has(to) {
+				top.set(to, v)
 			}
-			delete(top, from)
+			changed = true
 		}
 	}
 	if q.drop != nil {
 		for _, k := range q.drop(model) {
-			delete(top, k)
+			changed = top.remove(k) || changed
 		}
 	}
 	if q.adjust != nil {
-		q.adjust(top)
+		changed = q.adjust(top) || changed
 	}
 	if q.keep != nil {
-		for k := range top {
-			if !q.keep[k] {
-				delete(top, k)
-			}
-		}
+		changed = top.keepOnly(q.keep) || changed
 	}
-	if q.dropMessageName || q.messageKeep != nil || q.shortToolIDs || q.alternate || (q.reasoningContent && req != nil) {
-		var msgs []map[string]json.RawMessage
-		if err := json.Unmarshal(top["messages"], &msgs); err != nil {
-			return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "messages", Message: "messages must be an array of objects", Err: err}
-		}
-		msgs = q.messages(msgs, req)
-		m, err := json.Marshal(msgs)
-		if err != nil {
-			return nil, &llm.Error{Kind: llm.KindInternal, Message: "cannot encode messages", Err: err}
-		}
-		top["messages"] = m
-	}
-	out, err := json.Marshal(top)
-	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindInternal, Message: "cannot encode request", Err: err}
-	}
-	return out, nil
+	return changed
 }
 
-// messages applies the per-message quirks.
-func (q *quirks) messages(msgs []map[string]json.RawMessage, req *llm.Request) []map[string]json.RawMessage {
+// messages applies the per-message quirks; it returns the new messages,
+// or nil when none changed.
+func (q *quirks) messages(top object, req *llm.Request) ([]string, error) {
+	raw, _ := top.lookup("messages")
+	if raw == "" || raw == "null" {
+		return nil, nil // the upstream will say what it thinks
+	}
 	var thinking []string
 	if q.reasoningContent && req != nil {
 		thinking = toolTurnThinking(req)
 	}
-	turn := 0
-	for _, m := range msgs {
-		role := rawString(m["role"])
-		if q.dropMessageName || (q.messageKeep != nil && role != "tool") {
-			delete(m, "name")
+	var out []string
+	var m object    // reused for each message
+	var text []byte // the same
+	var lastRole string
+	changed, valid, turn := false, true, 0
+	wellFormed := elements(raw, func(msg string) bool {
+		if m, valid = members(m[:0], msg); !valid {
+			return false
 		}
-		if q.messageKeep != nil {
-			for k := range m {
-				if !q.messageKeep[k] {
-					delete(m, k)
-				}
-			}
-		}
-		if q.shortToolIDs {
-			shortenToolIDs(m)
-		}
-		if role == "assistant" && len(bytes.TrimSpace(m["tool_calls"])) > 2 && thinking != nil {
-			if turn < len(thinking) && thinking[turn] != "" {
-				if _, ok := m["reasoning_content"]; !ok {
-					m["reasoning_content"], _ = json.Marshal(thinking[turn])
-				}
+		role := m.str("role")
+		edited := q.editMessage(&m, role)
+		if calls, _ := m.lookup("tool_calls"); thinking != nil && role == "assistant" && hasItems(calls) {
+			if turn < len(thinking) && thinking[turn] != "" && !m.has("reasoning_content") {
+				m.set("reasoning_content", quote(thinking[turn]))
+				edited = true
 			}
 			turn++
 		}
+		if edited {
+			text = m.appendTo(text[:0])
+			msg = string(text)
+		}
+		if n := len(out); q.alternate && n > 0 && role != "system" && role == lastRole {
+			content, _ := m.lookup("content")
+			out[n-1] = mergeInto(out[n-1], content)
+			changed = true
+			return true
+		}
+		out, lastRole = append(out, msg), role
+		changed = changed || edited
+		return true
+	})
+	if !valid || !wellFormed {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "messages", Message: "messages must be an array of objects"}
 	}
-	if q.alternate {
-		msgs = mergeRuns(msgs)
+	if !changed {
+		return nil, nil
 	}
-	return msgs
+	return out, nil
+}
+
+// editMessage applies the quirks that edit one message by itself; it
+// reports whether any applied.
+func (q *quirks) editMessage(m *object, role string) bool {
+	changed := false
+	if q.dropMessageName || (q.messageKeep != nil && role != "tool") {
+		changed = m.remove("name")
+	}
+	if q.messageKeep != nil {
+		changed = m.keepOnly(q.messageKeep) || changed
+	}
+	if q.shortToolIDs {
+		changed = shortenToolIDs(m) || changed
+	}
+	return changed
 }
 
 // toolTurnThinking returns, for each canonical assistant message that
@@ -277,25 +290,40 @@ func toolTurnThinking(req *llm.Request) []string {
 	return out
 }
 
-// shortenToolIDs rewrites the tool call ids of one message.
-func shortenToolIDs(m map[string]json.RawMessage) {
-	if id, ok := m["tool_call_id"]; ok {
-		m["tool_call_id"], _ = json.Marshal(mistralToolID(rawString(id)))
-	}
-	raw, ok := m["tool_calls"]
-	if !ok {
-		return
-	}
-	var calls []map[string]json.RawMessage
-	if json.Unmarshal(raw, &calls) != nil {
-		return
-	}
-	for _, c := range calls {
-		if id, ok := c["id"]; ok {
-			c["id"], _ = json.Marshal(mistralToolID(rawString(id)))
+// shortenToolIDs rewrites the tool call ids of one message; it reports
+// whether any changed.
+func shortenToolIDs(m *object) bool {
+	changed := false
+	if id, ok := m.lookup("tool_call_id"); ok {
+		if short := mistralToolID(m.str("tool_call_id")); id != `"`+short+`"` {
+			m.set("tool_call_id", quote(short))
+			changed = true
 		}
 	}
-	m["tool_calls"], _ = json.Marshal(calls)
+	raw, _ := m.lookup("tool_calls")
+	var out []string
+	callsChanged, valid := false, true
+	var c object
+	wellFormed := elements(raw, func(call string) bool {
+		if c, valid = members(c[:0], call); !valid {
+			return false
+		}
+		text := call
+		if id, ok := c.lookup("id"); ok {
+			if short := mistralToolID(c.str("id")); id != `"`+short+`"` {
+				c.set("id", quote(short))
+				text = string(c.appendTo(make([]byte, 0, len(call)+8)))
+				callsChanged = true
+			}
+		}
+		out = append(out, text)
+		return true
+	})
+	if !valid || !wellFormed || !callsChanged {
+		return changed
+	}
+	m.setArray("tool_calls", out)
+	return true
 }
 
 // mistralToolID maps a tool call id to the 9 alphanumerics Mistral
@@ -325,49 +353,57 @@ func isAlnum(s string) bool {
 	return true
 }
 
-// mergeRuns joins consecutive user (or assistant) messages into one.
-func mergeRuns(msgs []map[string]json.RawMessage) []map[string]json.RawMessage {
-	out := msgs[:0]
-	for _, m := range msgs {
-		role := rawString(m["role"])
-		if n := len(out); n > 0 && role != "system" && rawString(out[n-1]["role"]) == role {
-			out[n-1]["content"] = joinContent(out[n-1]["content"], m["content"])
-			continue
-		}
-		out = append(out, m)
-	}
-	return out
+// mergeInto returns message msg with content appended to its own: the
+// alternate quirk's join of consecutive turns of one role.
+func mergeInto(msg, content string) string {
+	m, _ := members(nil, msg) // a message already read
+	own, _ := m.lookup("content")
+	m.set("content", joinContent(own, content))
+	return string(m.appendTo(nil))
 }
 
 // joinContent concatenates two message contents: strings with a blank
 // line between them, otherwise as one array of parts.
-func joinContent(a, b json.RawMessage) json.RawMessage {
-	var sa, sb string
-	if json.Unmarshal(a, &sa) == nil && json.Unmarshal(b, &sb) == nil {
-		out, _ := json.Marshal(strings.TrimSpace(sa + "\n\n" + sb))
-		return out
+func joinContent(a, b string) string {
+	ra, rb := gjson.Parse(a), gjson.Parse(b)
+	if isText(ra) && isText(rb) {
+		return quote(strings.TrimSpace(ra.Str + "\n\n" + rb.Str))
 	}
-	parts := append(contentParts(a), contentParts(b)...)
-	out, _ := json.Marshal(parts)
-	return out
+	parts := append(contentParts(ra), contentParts(rb)...)
+	if len(parts) == 0 {
+		return "null"
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }
 
-func contentParts(c json.RawMessage) []json.RawMessage {
-	var s string
-	if json.Unmarshal(c, &s) == nil {
-		if s == "" {
+// isText reports whether a content is a string; null counts as "".
+func isText(c gjson.Result) bool {
+	return c.Type == gjson.String || (c.Type == gjson.Null && c.Raw != "")
+}
+
+func contentParts(c gjson.Result) []string {
+	if c.Type == gjson.String {
+		if c.Str == "" {
 			return nil
 		}
-		p, _ := json.Marshal(map[string]string{"type": "text", "text": s})
-		return []json.RawMessage{p}
+		return []string{`{"type":"text","text":` + quote(c.Str) + `}`}
 	}
-	var parts []json.RawMessage
-	_ = json.Unmarshal(c, &parts)
+	var parts []string
+	elements(c.Raw, func(p string) bool {
+		parts = append(parts, p)
+		return true
+	})
 	return parts
 }
 
-func rawString(r json.RawMessage) string {
-	var s string
-	_ = json.Unmarshal(r, &s)
-	return s
+// hasItems reports whether a raw JSON value is there and neither null
+// nor an empty array.
+func hasItems(raw string) bool {
+	switch {
+	case raw == "" || raw == "null":
+		return false
+	case raw[0] == '[':
+		return raw[skipSpace(raw, 1)] != ']'
+	}
+	return true
 }

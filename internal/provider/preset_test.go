@@ -164,7 +164,8 @@ func TestPresets(t *testing.T) {
 				if rec.Path != "/chat/completions" {
 					t.Errorf("path %s", rec.Path)
 				}
-				want := `[{"content":"s","role":"system"},{"content":[{"text":"a","type":"text"},{"type":"text","text":"b"}],"role":"user"},{"content":"c","role":"assistant"},{"content":"d\n\ne","role":"user"}]`
+				// Messages keep the caller's bytes; merged ones their first member order.
+				want := `[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},{"role":"assistant","content":"c"},{"role":"user","content":"d\n\ne"}]`
 				if got := body.Get("messages").Raw; got != want {
 					t.Errorf("messages:\n got %s\nwant %s", got, want)
 				}

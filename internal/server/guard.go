@@ -36,7 +36,7 @@ func (s *Server) guardRequest(w http.ResponseWriter, r *http.Request, c *caller,
 		body, err = p.Request(c.dialect, body, g.sess, guard.RequestInfo{MaxTokens: e.maxTokens, EstimatedTokens: in.EstimatedTokens,
 			Caller: promptCaller(id, r.Header, s.opt.Now())})
 		if err == nil && p.Schema {
-			g.schemas, err = guard.RequestSchemas(c.dialect, body)
+			g.schemas, err = p.RequestSchemas(c.dialect, body)
 		}
 		if b, ok := guard.AsBlocked(err); ok {
 			err = guard.BlockedRequest(p.Name, b)
