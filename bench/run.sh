@@ -239,6 +239,7 @@ fi
 # concurrent, and tools/list of the whole $MCP_OPS-tool spec.
 if want h; then
 	measure h upstream "MCP tools/call vs the API, serial" -c 1 -api rest
+	measure h floor "MCP tools/call vs the API, serial" -c 1 -api mcp-call
 	measure h gateway "MCP tools/call vs the API, serial" -c 1 -api mcp-call
 fi
 if want i; then

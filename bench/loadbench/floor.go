@@ -62,6 +62,10 @@ func newFloor(upstreamURL, apiKey, models string) (*floor, error) {
 }
 
 func (f *floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == floorMCPPath {
+		f.toolCall(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || (r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/v1/messages") {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
@@ -143,4 +147,54 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) {
 			return
 		}
 	}
+}
+
+// floorMCPPath is where the floor answers MCP tools/call (scenario h).
+const floorMCPPath = "/mcp/bench"
+
+// toolCall is the least an MCP-to-HTTP proxy must do for scenario h's
+// lookupOrder: decode the JSON-RPC request, send its arguments as the
+// API's JSON body over a pooled client, and wrap the answer as a tool
+// result (text content and structuredContent), as the gateway does.
+func (f *floor) toolCall(w http.ResponseWriter, r *http.Request) {
+	var call struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params struct {
+			Name      string          `json:"name"`
+			Arguments json.RawMessage `json:"arguments"`
+		} `json:"params"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxRequestBody)).Decode(&call); err != nil || call.Method != "tools/call" || call.Params.Name != mcpTool {
+		http.Error(w, "the floor answers tools/call of "+mcpTool+" only", http.StatusBadRequest)
+		return
+	}
+	out, err := http.NewRequestWithContext(r.Context(), http.MethodPost, f.upstream+mcpLookupURL, bytes.NewReader(call.Params.Arguments))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	out.Header.Set("Content-Type", "application/json")
+	resp, err := f.client.Do(out)
+	if err != nil {
+		http.Error(w, "upstream: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		http.Error(w, "upstream: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	text, _ := json.Marshal(string(body))
+	var b bytes.Buffer
+	b.WriteString(`{"jsonrpc":"2.0","id":`)
+	b.Write(call.ID)
+	b.WriteString(`,"result":{"content":[{"type":"text","text":`)
+	b.Write(text)
+	b.WriteString(`}],"structuredContent":`)
+	b.Write(body)
+	b.WriteString(`}}`)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b.Bytes())
 }

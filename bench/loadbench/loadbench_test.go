@@ -58,6 +58,17 @@ func TestFloorEndToEnd(t *testing.T) {
 			}
 		})
 	}
+	// Scenario h's floor: a tools/call of lookupOrder, answered with the
+	// API's body as text and structuredContent.
+	spec, err := newMCPLoadSpec(fl.URL, "mcp-call", floorMCPPath, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.concurrency = 2
+	got := spec.run(context.Background(), &http.Client{Transport: newTransport(2), Timeout: 10 * time.Second}, 5*time.Second, 20)
+	if got.errors != 0 || len(got.latencies) != 20 {
+		t.Fatalf("mcp floor: ok=%d errors=%d %v", len(got.latencies), got.errors, got.errSample)
+	}
 }
 
 func TestUpstreamRejects(t *testing.T) {
