@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/cobra"
 
 	"github.com/tidegate/tidegate/internal/app"
@@ -55,6 +57,7 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			logger = app.NewLogger(cfg.Telemetry.Logging, os.Stderr)
+			setMemoryLimit(logger, memlimit.FromCgroup)
 			a, err := app.New(ctx, cfg, versionString(), logger, app.WithSource(src))
 			if err != nil {
 				return err
@@ -195,4 +198,20 @@ func versionString() string {
 		}
 	}
 	return "dev"
+}
+
+// setMemoryLimit sets GOMEMLIMIT to 90% of the container's memory limit
+// (from the cgroup provider), so the GC works harder before the kernel
+// kills the process for its memory. GOMEMLIMIT or AUTOMEMLIMIT
+// ("off", or another ratio) in the environment take precedence.
+func setMemoryLimit(logger *slog.Logger, provider memlimit.Provider) {
+	limit, err := memlimit.Set(memlimit.WithProvider(provider))
+	switch {
+	case err != nil && os.Getenv("AUTOMEMLIMIT") != "":
+		logger.Warn("AUTOMEMLIMIT not applied", "error", err)
+	case err != nil:
+		logger.Debug("no container memory limit read; GOMEMLIMIT stays unset", "error", err)
+	case limit > 0 && limit < math.MaxInt64:
+		logger.Info("memory limit", "gomemlimit_bytes", limit)
+	}
 }
