@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/tidegate/tidegate/internal/testgateway"
 )
 
 var protocolVersions = []string{"2025-06-18", "2025-11-25", ""} // "": the SDK's latest
@@ -206,7 +208,10 @@ func TestUpstreamFailuresAreToolErrors(t *testing.T) {
 
 func TestLargeResponses(t *testing.T) {
 	a := newAPI(t)
-	g := startGateway(t, a, "")
+	// The shared config's 300 ms timeout (for slowOp) is too tight for a
+	// 6 MiB answer under -race on a busy machine.
+	yaml := strings.ReplaceAll(strings.Replace(gatewayConfig, "timeout: 300ms", "timeout: 10s", 1), "{{api}}", a.URL)
+	g := testgateway.StartFiles(t, yaml, map[string]string{"orders.yaml": ordersSpec})
 	cs := connect(t, g.URL+"/mcp/orders", "", nil)
 
 	res := call(t, cs, "getReport", map[string]any{"size": 1 << 20})
