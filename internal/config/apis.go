@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -219,7 +220,7 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 		default:
 			add(path+".auth", "unknown mode %q (passthrough, keys or jwt)", a.Auth)
 		}
-		if a.Auth != APIAuthJWT && a.JWT.JWKSURL != "" {
+		if a.Auth != APIAuthJWT && !reflect.ValueOf(a.JWT).IsZero() {
 			add(path+".jwt", "set, but auth is %q (use auth: jwt)", a.Auth)
 		}
 		for i, p := range a.Policies {

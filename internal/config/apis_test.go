@@ -207,6 +207,7 @@ apis:
     spec: `+spec+`
     upstream: http://127.0.0.1:9
     base_path: /.well-known/oauth-protected-resource/x
+    jwt: {scopes: [orders:read]}
 `), env(nil))
 	if err == nil {
 		t.Fatal("expected errors")
@@ -221,6 +222,7 @@ apis:
 		`apis.a.jwt.resource: its path must be mcp.path (/mcp/a), got "/mcp/other"`,
 		`apis.b.jwt.resource: must be an http(s) URL without query or fragment, got "https://gw.example/mcp/b#frag"`,
 		"apis.c.base_path: /.well-known/oauth-protected-resource/x is a gateway route",
+		`apis.c.jwt: set, but auth is "passthrough" (use auth: jwt)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
