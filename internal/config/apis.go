@@ -66,7 +66,7 @@ type APIJWT struct {
 	// (default: [issuer] when it is an http(s) URL; none: no metadata).
 	AuthorizationServers []string `yaml:"authorization_servers"`
 	// Scopes are advertised (scopes_supported and the 401's scope), not
-	// enforced: policies can check claims.scope.
+	// enforced: API policies can check jwt.claims.scope.
 	Scopes []string `yaml:"scopes"`
 	// Resource is the MCP endpoint's canonical URL, its path mcp.path
 	// (default: the request's scheme and Host + mcp.path; set it behind a

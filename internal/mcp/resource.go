@@ -12,15 +12,15 @@ import (
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
-// WellKnown is where protected resource metadata is served, before the
+// wellKnown is where protected resource metadata is served, before the
 // resource's path (RFC 9728 §3.1).
-const WellKnown = "/.well-known/oauth-protected-resource"
+const wellKnown = "/.well-known/oauth-protected-resource"
 
 // Resource is an auth: jwt MCP endpoint as an OAuth 2.0 protected
 // resource: it publishes its metadata (RFC 9728) and points its 401s to
 // it, so that MCP clients discover where to get a token on their own.
 type Resource struct {
-	// URL is the endpoint's canonical URL, its path Path; "" derives it
+	// URL is the endpoint's canonical URL, whose path is Path; "" derives it
 	// from each request's scheme and Host.
 	URL string
 	// Path is the endpoint's path (mcp.path).
@@ -34,7 +34,7 @@ type Resource struct {
 }
 
 // MetadataPath is where the gateway serves the metadata.
-func (r *Resource) MetadataPath() string { return WellKnown + r.Path }
+func (r *Resource) MetadataPath() string { return wellKnown + r.Path }
 
 // MetadataHandler serves the metadata document: public (no auth, any
 // origin, through the SDK's handler) and cacheable.

@@ -34,9 +34,9 @@ func TestResourceMetadataDocument(t *testing.T) {
 	for _, c := range []struct {
 		configured, request, resource string
 	}{
-		{"", "http://gw.test:8080" + WellKnown + "/mcp/orders", "http://gw.test:8080/mcp/orders"},
-		{"", "https://gw.test" + WellKnown + "/mcp/orders", "https://gw.test/mcp/orders"},
-		{"https://public.example/mcp/orders", "http://10.0.0.7:8080" + WellKnown + "/mcp/orders", "https://public.example/mcp/orders"},
+		{"", "http://gw.test:8080" + wellKnown + "/mcp/orders", "http://gw.test:8080/mcp/orders"},
+		{"", "https://gw.test" + wellKnown + "/mcp/orders", "https://gw.test/mcp/orders"},
+		{"https://public.example/mcp/orders", "http://10.0.0.7:8080" + wellKnown + "/mcp/orders", "https://public.example/mcp/orders"},
 	} {
 		w := httptest.NewRecorder()
 		ordersResource(c.configured).MetadataHandler().ServeHTTP(w, httptest.NewRequest("GET", c.request, nil))
@@ -60,7 +60,7 @@ func TestResourceMetadataDocument(t *testing.T) {
 		}
 	}
 	w := httptest.NewRecorder()
-	ordersResource("").MetadataHandler().ServeHTTP(w, httptest.NewRequest("POST", "http://gw.test"+WellKnown+"/mcp/orders", nil))
+	ordersResource("").MetadataHandler().ServeHTTP(w, httptest.NewRequest("POST", "http://gw.test"+wellKnown+"/mcp/orders", nil))
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", w.Code)
 	}
