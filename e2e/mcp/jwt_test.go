@@ -118,7 +118,13 @@ func TestJWTAuth(t *testing.T) {
 				var e struct {
 					Error struct{ Code, Message string }
 				}
-				if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="tidegate"` ||
+				// The challenge points MCP clients to the endpoint's
+				// protected resource metadata (prm_test.go).
+				challenge := `Bearer realm="tidegate", resource_metadata="` + g.URL + `/.well-known/oauth-protected-resource/mcp/secure"`
+				if c.token != "" {
+					challenge += `, error="invalid_token"`
+				}
+				if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != challenge ||
 					json.Unmarshal([]byte(got), &e) != nil || e.Error.Code != c.code || !strings.Contains(e.Error.Message, c.msg) {
 					t.Errorf("%s %s: %d %v %s", c.name, body, resp.StatusCode, resp.Header, got)
 				}

@@ -2,7 +2,10 @@ package apigw
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tidegate/tidegate/internal/govern"
 	"github.com/tidegate/tidegate/internal/jwtauth"
@@ -102,6 +105,28 @@ func (g *Guard) Authenticate(ctx context.Context, h http.Header, requestID strin
 }
 
 // WriteError answers err as {"error": {"type", "code", "message"}} with
-// its status (and Retry-After, and for a 401 a Bearer WWW-Authenticate
-// challenge).
+// its status (and Retry-After, and for a 401 the Bearer WWW-Authenticate
+// challenge of Challenge(err) unless w already carries one).
 func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
+
+// Challenge is the WWW-Authenticate value of a 401 (RFC 6750 §3): Bearer,
+// the realm, params (name, value pairs; empty values left out), and
+// error="invalid_token" when err refused a bearer JWT that was presented
+// (none when it was missing, §3.1).
+func Challenge(err error, params ...string) string {
+	var b strings.Builder
+	b.WriteString(`Bearer realm="tidegate"`)
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] != "" {
+			fmt.Fprintf(&b, `, %s="%s"`, params[i], quotedPair.Replace(params[i+1]))
+		}
+	}
+	var e *jwtauth.Error
+	if errors.As(err, &e) && e.Reason != jwtauth.Missing {
+		b.WriteString(`, error="invalid_token"`)
+	}
+	return b.String()
+}
+
+// quotedPair escapes a quoted-string's value (RFC 9110 §5.6.4).
+var quotedPair = strings.NewReplacer(`\`, `\\`, `"`, `\"`)

@@ -50,3 +50,21 @@ func TestJWTAuthenticate(t *testing.T) {
 		t.Fatal("a token other than the verified one was admitted unchecked")
 	}
 }
+
+// The challenge quotes its values, leaves empty ones out, and says
+// invalid_token only for a bearer JWT that was presented and refused.
+func TestChallenge(t *testing.T) {
+	if got := Challenge(nil, "a", `x"y\z`, "b", ""); got != `Bearer realm="tidegate", a="x\"y\\z"` {
+		t.Fatal(got)
+	}
+	if got := Challenge(jwtError(&jwtauth.Error{Reason: jwtauth.Missing})); got != `Bearer realm="tidegate"` {
+		t.Fatal(got)
+	}
+	if got := Challenge(jwtError(&jwtauth.Error{Reason: jwtauth.Expired})); got != `Bearer realm="tidegate", error="invalid_token"` {
+		t.Fatal(got)
+	}
+	// auth: keys refusals keep the plain challenge.
+	if got := Challenge(&llm.Error{Kind: llm.KindAuthentication, Code: "invalid_api_key"}); got != `Bearer realm="tidegate"` {
+		t.Fatal(got)
+	}
+}

@@ -344,8 +344,8 @@ func writeError(w http.ResponseWriter, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(e.RetryAfter.Round(time.Second)/time.Second))))
 	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tidegate"`)
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", Challenge(err))
 	}
 	type wire struct {
 		Type    string `json:"type"`

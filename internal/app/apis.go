@@ -131,17 +131,22 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 		if !a.MCP.On() {
 			continue
 		}
+		resource := protectedResource(name, a)
 		srv, err := mcp.New(mcp.Options{
 			Name: name, API: api, Upstream: a.Upstream, Timeout: a.Timeout.D(config.DefaultAPITimeout),
 			Headers: a.Headers, Guard: guard, ServerName: a.MCP.ServerName, ServerVersion: a.MCP.ServerVersion,
 			AllowedOrigins: a.MCP.AllowedOrigins, Transport: transport, MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: logger,
 			Limits: limits, Guards: bodies, Access: access, AnonymousDiscovery: a.MCP.AnonymousDiscovery, Metrics: mtr,
+			Resource: resource,
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s.spec: %v", path, err))
 			continue
 		}
 		out.mounts[a.MCP.Path] = srv
+		if resource != nil {
+			out.mounts[resource.MetadataPath()] = resource.MetadataHandler()
+		}
 		out.servers[name] = srv
 	}
 	if len(problems) > 0 {
@@ -149,6 +154,20 @@ func buildAPIs(ctx context.Context, cfg *config.Config, guards *guard.Set, gate,
 		return nil, &config.ValidationError{Problems: problems}
 	}
 	return out, nil
+}
+
+// protectedResource is the MCP endpoint of an auth: jwt API with
+// authorization servers as an OAuth protected resource; nil otherwise.
+func protectedResource(name string, a config.API) *mcp.Resource {
+	j := a.JWT
+	if a.Auth != config.APIAuthJWT || len(j.AuthorizationServers) == 0 {
+		return nil
+	}
+	display := a.MCP.ServerName
+	if display == "" {
+		display = name
+	}
+	return &mcp.Resource{URL: j.Resource, Path: a.MCP.Path, AuthorizationServers: j.AuthorizationServers, Scopes: j.Scopes, Name: display}
 }
 
 // close releases the idle upstream connections.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,6 +60,18 @@ type APIJWT struct {
 	// ClaimsHeader, when set, carries the verified claims upstream (JSON);
 	// any value the caller sends in it is dropped.
 	ClaimsHeader string `yaml:"claims_header"`
+	// MCP authorization discovery: the MCP endpoint publishes OAuth 2.0
+	// Protected Resource Metadata (RFC 9728) and its 401s point to it.
+	// AuthorizationServers are the issuers MCP clients get tokens from
+	// (default: [issuer] when it is an http(s) URL; none: no metadata).
+	AuthorizationServers []string `yaml:"authorization_servers"`
+	// Scopes are advertised (scopes_supported and the 401's scope), not
+	// enforced: API policies can check jwt.claims.scope.
+	Scopes []string `yaml:"scopes"`
+	// Resource is the MCP endpoint's canonical URL, its path mcp.path
+	// (default: the request's scheme and Host + mcp.path; set it behind a
+	// proxy that terminates TLS or changes the host).
+	Resource string `yaml:"resource"`
 }
 
 // StringList is a YAML string or list of strings.
@@ -136,6 +149,9 @@ func (c *Config) applyAPIDefaults(dir string) {
 			a.Spec = filepath.Join(dir, a.Spec)
 		}
 		a.Upstream = strings.TrimRight(a.Upstream, "/")
+		if a.Auth == APIAuthJWT && a.JWT.AuthorizationServers == nil && httpURL(a.JWT.Issuer) {
+			a.JWT.AuthorizationServers = []string{a.JWT.Issuer}
+		}
 		keys = keys || a.Auth == APIAuthKeys
 		c.APIs[name] = a
 	}
@@ -173,14 +189,14 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 		} else if st.IsDir() {
 			add(path+".spec", "%s is a directory", a.Spec)
 		}
-		if u, err := url.Parse(a.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !httpURL(a.Upstream) {
 			add(path+".upstream", "must be an http(s) URL, got %q", a.Upstream)
 		}
 		switch a.Auth {
 		case APIAuthPassthrough, APIAuthKeys:
 		case APIAuthJWT:
 			j := a.JWT
-			if u, err := url.Parse(j.JWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if !httpURL(j.JWKSURL) {
 				add(path+".jwt.jwks_url", "must be an http(s) URL, got %q", j.JWKSURL)
 			}
 			if j.Issuer == "" {
@@ -200,10 +216,11 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 			if h := j.ClaimsHeader; h != "" && (strings.ContainsAny(h, "\r\n: ") || strings.EqualFold(h, "Authorization")) {
 				add(path+".jwt.claims_header", "invalid header name %q", h)
 			}
+			validateDiscovery(path+".jwt", j, a.MCP.Path, add)
 		default:
 			add(path+".auth", "unknown mode %q (passthrough, keys or jwt)", a.Auth)
 		}
-		if a.Auth != APIAuthJWT && a.JWT.JWKSURL != "" {
+		if a.Auth != APIAuthJWT && !reflect.ValueOf(a.JWT).IsZero() {
 			add(path+".jwt", "set, but auth is %q (use auth: jwt)", a.Auth)
 		}
 		for i, p := range a.Policies {
@@ -234,9 +251,43 @@ func (c *Config) validateAPIs(add func(path, format string, args ...any)) {
 	}
 }
 
+// validateDiscovery checks the MCP authorization discovery fields of an
+// auth: jwt API whose MCP endpoint is mounted at mcpPath.
+func validateDiscovery(path string, j APIJWT, mcpPath string, add func(path, format string, args ...any)) {
+	for i, s := range j.AuthorizationServers {
+		if u, _ := url.Parse(s); !httpURL(s) || u.RawQuery != "" || u.Fragment != "" {
+			add(fmt.Sprintf("%s.authorization_servers[%d]", path, i), "must be an issuer URL (http(s), no query or fragment), got %q", s)
+		}
+	}
+	for i, s := range j.Scopes {
+		if !scopeToken.MatchString(s) {
+			add(fmt.Sprintf("%s.scopes[%d]", path, i), "must be a scope token (printable ASCII without spaces, quotes or backslashes), got %q", s)
+		}
+	}
+	if j.Resource == "" {
+		return
+	}
+	u, _ := url.Parse(j.Resource)
+	switch {
+	case !httpURL(j.Resource) || u.RawQuery != "" || u.Fragment != "":
+		add(path+".resource", "must be an http(s) URL without query or fragment, got %q", j.Resource)
+	case u.Path != mcpPath:
+		add(path+".resource", "its path must be mcp.path (%s), got %q", mcpPath, u.Path)
+	}
+}
+
+// scopeToken is an OAuth scope token (RFC 6749 §3.3).
+var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+
+// httpURL reports whether s is an absolute http(s) URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 // reserved reports whether p would shadow the gateway's own routes.
 func reserved(p string) bool {
-	for _, r := range []string{"/v1", "/health", "/admin", "/dashboard"} {
+	for _, r := range []string{"/v1", "/health", "/admin", "/dashboard", "/.well-known"} {
 		if p == r || strings.HasPrefix(p, r+"/") {
 			return true
 		}

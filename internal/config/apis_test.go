@@ -138,6 +138,23 @@ apis:
     upstream: http://127.0.0.1:9
     auth: jwt
     jwt: {jwks_url: "https://idp.example/jwks", issuer: https://idp.example/, audience: [a, b], algorithms: [ES384]}
+  three:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    auth: jwt
+    mcp: {path: /tools/three}
+    jwt:
+      jwks_url: "https://idp.example/jwks"
+      issuer: orders-idp
+      audience: https://gw.example/tools/three
+      authorization_servers: [https://login.example/tenant]
+      scopes: ["orders:read", "orders:write"]
+      resource: https://gw.example/tools/three
+  four:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    auth: jwt
+    jwt: {jwks_url: "https://idp.example/jwks", issuer: orders-idp, audience: a}
 `), env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -148,5 +165,67 @@ apis:
 	}
 	if len(two.Audience) != 2 || two.Audience[1] != "b" || two.Algorithms[0] != "ES384" {
 		t.Errorf("two: %+v", two)
+	}
+	// The authorization server defaults to the issuer when it is a URL.
+	if len(one.AuthorizationServers) != 1 || one.AuthorizationServers[0] != "https://idp.example/" || one.Resource != "" || one.Scopes != nil {
+		t.Errorf("one's discovery defaults: %+v", one)
+	}
+	three, four := cfg.APIs["three"].JWT, cfg.APIs["four"].JWT
+	if len(three.AuthorizationServers) != 1 || three.AuthorizationServers[0] != "https://login.example/tenant" ||
+		len(three.Scopes) != 2 || three.Resource != "https://gw.example/tools/three" {
+		t.Errorf("three: %+v", three)
+	}
+	if four.AuthorizationServers != nil {
+		t.Errorf("four's issuer is not a URL, yet: %+v", four.AuthorizationServers)
+	}
+}
+
+func TestAPIJWTDiscoveryValidation(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(spec, []byte("openapi: 3.0.3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse([]byte(`
+apis:
+  a:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    auth: jwt
+    jwt:
+      jwks_url: "https://idp.example/jwks"
+      issuer: https://idp.example
+      audience: a
+      authorization_servers: [idp.example, "https://idp.example/?tenant=1", "ftp://idp.example"]
+      scopes: ["orders read", 'say"hi', ""]
+      resource: https://gw.example/mcp/other
+  b:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    auth: jwt
+    jwt: {jwks_url: "https://idp.example/jwks", issuer: https://idp.example, audience: b, resource: "https://gw.example/mcp/b#frag"}
+  c:
+    spec: `+spec+`
+    upstream: http://127.0.0.1:9
+    base_path: /.well-known/oauth-protected-resource/x
+    jwt: {scopes: [orders:read]}
+`), env(nil))
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, want := range []string{
+		`apis.a.jwt.authorization_servers[0]: must be an issuer URL (http(s), no query or fragment), got "idp.example"`,
+		`apis.a.jwt.authorization_servers[1]: must be an issuer URL`,
+		`apis.a.jwt.authorization_servers[2]: must be an issuer URL`,
+		`apis.a.jwt.scopes[0]: must be a scope token`,
+		`apis.a.jwt.scopes[1]: must be a scope token`,
+		`apis.a.jwt.scopes[2]: must be a scope token`,
+		`apis.a.jwt.resource: its path must be mcp.path (/mcp/a), got "/mcp/other"`,
+		`apis.b.jwt.resource: must be an http(s) URL without query or fragment, got "https://gw.example/mcp/b#frag"`,
+		"apis.c.base_path: /.well-known/oauth-protected-resource/x is a gateway route",
+		`apis.c.jwt: set, but auth is "passthrough" (use auth: jwt)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
 	}
 }

@@ -62,6 +62,9 @@ type Options struct {
 	AnonymousDiscovery bool
 	// Metrics counts tools/call by tool and status; nil: off.
 	Metrics *metrics.Metrics
+	// Resource (auth: jwt) makes the 401s point MCP clients to the
+	// endpoint's protected resource metadata; nil: a plain challenge.
+	Resource *Resource
 }
 
 // Defaults.
@@ -166,7 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.opt.AnonymousDiscovery {
 		ctx, err := s.opt.Guard.Authenticate(r.Context(), r.Header, reqID)
 		if err != nil {
-			apigw.WriteError(w, err)
+			s.refuse(w, r, err)
 			return
 		}
 		if ctx != r.Context() {
