@@ -40,6 +40,18 @@ func (r *Resource) MetadataPath() string { return wellKnown + r.Path }
 // origin, through the SDK's handler) and cacheable.
 func (r *Resource) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodOptions {
+			// Browser clients (the MCP Inspector) send MCP-Protocol-Version
+			// on discovery requests too; the SDK's preflight allows only
+			// Content-Type.
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", "*")
+			h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Content-Type, MCP-Protocol-Version")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		auth.ProtectedResourceMetadataHandler(r.metadata(req)).ServeHTTP(w, req)
 	})

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,15 @@ func TestResourceMetadataDocument(t *testing.T) {
 	ordersResource("").MetadataHandler().ServeHTTP(w, httptest.NewRequest("POST", "http://gw.test"+wellKnown+"/mcp/orders", nil))
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	pre := httptest.NewRequest("OPTIONS", "http://gw.test"+wellKnown+"/mcp/orders", nil)
+	pre.Header.Set("Origin", "http://localhost:6274")
+	pre.Header.Set("Access-Control-Request-Headers", "mcp-protocol-version")
+	ordersResource("").MetadataHandler().ServeHTTP(w, pre)
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "MCP-Protocol-Version") {
+		t.Errorf("preflight: %d %v", w.Code, w.Header())
 	}
 }
 
