@@ -8,11 +8,11 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/tidegate/tidegate/internal/app"
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/cputime"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -55,7 +55,7 @@ func BenchmarkGovernance(b *testing.B) {
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				rec := httptest.NewRecorder()
@@ -71,7 +71,7 @@ func BenchmarkGovernance(b *testing.B) {
 		})
 		a.Close() // the usage log's last batch is part of the cost
 		closed = true
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		cputime.Report(b, cpu0)
 	}
 	b.Run("open", func(b *testing.B) { run(b, base, "") })
 	// open with a usage log: what the keyed case adds beyond the log itself
@@ -82,14 +82,4 @@ func BenchmarkGovernance(b *testing.B) {
 		b.Setenv("TIDEGATE_ADMIN_KEY", "bench-admin-key")
 		run(b, "auth: keys\nstore: sqlite://"+filepath.Join(b.TempDir(), "bench.db")+"\n"+base, "admin")
 	})
-}
-
-// cpuTime is the process's user + system CPU time in nanoseconds: unlike
-// ns/op it does not grow when other processes share the machine.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -6,11 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/cputime"
 )
 
 // BenchmarkObservation is one chat completion on the built-in echo model
@@ -54,7 +53,7 @@ models:
 					body = strings.Replace(body, `"stream":false`, `"stream":true`, 1)
 				}
 				b.ReportAllocs()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
 					w := httptest.NewRecorder()
@@ -65,15 +64,8 @@ models:
 				}
 				// CPU time, unlike ns/op, does not grow with the other
 				// work on a shared machine.
-				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				cputime.Report(b, cpu0)
 			})
 		}
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/catalog"
 	"github.com/tidegate/tidegate/internal/counter"
+	"github.com/tidegate/tidegate/internal/cputime"
 	"github.com/tidegate/tidegate/internal/llm"
 	"github.com/tidegate/tidegate/internal/router"
 	"github.com/tidegate/tidegate/internal/secret"
@@ -41,7 +41,7 @@ func BenchmarkKeyedRequest(b *testing.B) {
 	usage := llm.Usage{InputTokens: 12, OutputTokens: 9}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		h := http.Header{"Authorization": {"Bearer " + sec}}
 		for pb.Next() {
@@ -59,15 +59,5 @@ func BenchmarkKeyedRequest(b *testing.B) {
 		}
 	})
 	w.Close()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the process's user + system CPU time in nanoseconds: unlike
-// ns/op it does not grow when other processes share the machine.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	cputime.Report(b, cpu0)
 }

@@ -3,19 +3,18 @@ package guard
 import (
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tidegate/tidegate/internal/cputime"
 )
 
 // loop runs op b.N times and also reports the CPU time per operation
 // (cpu-ns/op), which a loaded machine inflates far less than ns/op.
 func loop(b *testing.B, op func()) {
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		op()
 	}
-	if used := cpuTime() - start; used > 0 {
-		b.ReportMetric(float64(used/time.Nanosecond)/float64(b.N), "cpu-ns/op")
-	}
+	cputime.Report(b, start)
 }
 
 // prompt4K is a 4 KB prompt of ordinary prose with numbers, dates, code
