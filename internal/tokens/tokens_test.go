@@ -1,6 +1,9 @@
 package tokens
 
 import (
+	"fmt"
+	"hash/maphash"
+	"strings"
 	"testing"
 
 	"github.com/tidegate/tidegate/internal/llm"
@@ -24,4 +27,81 @@ func TestCounts(t *testing.T) {
 	if total < 3+6+2+2+perImage+2 || total > 3+6+2+2+perImage+20 {
 		t.Fatalf("total %d out of range", total)
 	}
+}
+
+// TestMemo: a long text's count is remembered (the same answer, without
+// counting again), distinct texts of one length are told apart, and the
+// memo stays within two generations.
+func TestMemo(t *testing.T) {
+	c := New()
+	c.memoCap = 4
+	text := func(i int) string { return strings.Repeat(fmt.Sprintf("word%d ", i%10), 60) } // > memoMinLen
+	want := map[int]int{}
+	for i := range 10 {
+		n, err := New().Text(text(i)) // a fresh counter: the true count
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = n
+	}
+	for round := range 3 {
+		for i := range 10 {
+			n, err := c.Text(text(i))
+			if err != nil || n != want[i] {
+				t.Fatalf("round %d text %d: %d %v, want %d", round, i, n, err, want[i])
+			}
+		}
+		if got := len(c.memo[0]) + len(c.memo[1]); got > 2*c.memoCap {
+			t.Fatalf("memo holds %d counts, more than two generations of %d", got, c.memoCap)
+		}
+	}
+	// A remembered count is served without counting: a poisoned entry shows it.
+	c.memoCap = 100
+	long := text(3)
+	c.Text(long)
+	c.mu.Lock()
+	c.memo[0][memoKey{maphash.String(c.seed, long), len(long)}] = -7
+	c.mu.Unlock()
+	if n, _ := c.Text(long); n != -7 {
+		t.Fatalf("remembered count not used: %d", n)
+	}
+	if n, _ := c.Text("short text"); n != 2 {
+		t.Fatalf("short text: %d", n)
+	}
+}
+
+// BenchmarkAgentRequest counts a coding agent's request (a long system
+// prompt, 8 tools, 40 turns): "first" counting every text, "next" as the
+// conversation's following request, which repeats everything but a turn.
+func BenchmarkAgentRequest(b *testing.B) {
+	para := strings.Repeat("The service reads the order from the queue, checks the customer's credit and writes an audit record. ", 12)
+	req := &llm.Request{Prompt: strings.Repeat("You are a careful coding agent. ", 200)}
+	for i := range 8 {
+		req.Tools = append(req.Tools, llm.Tool{Name: fmt.Sprintf("tool_%d", i), Description: para, Parameters: []byte(`{"type":"object","properties":{"path":{"type":"string"}}}`)})
+	}
+	for i := range 40 {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: []llm.Part{llm.TextPart(fmt.Sprintf("turn %d: %s", i, para))}})
+	}
+	b.Run("first", func(b *testing.B) {
+		c := New()
+		c.memoCap = 0 // every text counted, as in a conversation's first request
+		for b.Loop() {
+			if _, err := c.Request(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("next", func(b *testing.B) {
+		c := New()
+		c.Request(req)
+		last := &req.Messages[len(req.Messages)-1].Content[0]
+		i := 0
+		for b.Loop() {
+			i++
+			last.Text = fmt.Sprintf("turn %d: %s", i, para) // one new turn per request
+			if _, err := c.Request(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
