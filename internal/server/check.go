@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf8"
 
@@ -28,32 +29,25 @@ func checkJSON(body []byte) *llm.Error {
 	if !gjson.ValidBytes(body) {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Message: "the request body is not valid JSON"}
 	}
-	if !gjson.ParseBytes(body).IsObject() {
+	if bytes.TrimLeft(body, " \t\r\n")[0] != '{' { // valid JSON has a first byte
 		return &llm.Error{Kind: llm.KindInvalidRequest, Message: "the request body must be a JSON object"}
 	}
 	return nil
 }
 
 // depth returns the deepest nesting of arrays and objects, stopping early
-// once it passes maxDepth.
+// once it passes maxDepth. Strings, where most of a prompt's bytes are,
+// are skipped with bytes.IndexByte to their closing quote.
 func depth(b []byte) int {
 	d, max := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
 		case '"':
-			inString = true
+			end := stringEnd(b, i+1)
+			if end < 0 {
+				return max // unterminated: the validator says so
+			}
+			i = end
 		case '{', '[':
 			d++
 			if d > max {
@@ -67,6 +61,27 @@ func depth(b []byte) int {
 		}
 	}
 	return max
+}
+
+// stringEnd is the index of the quote that closes a string whose content
+// starts at from (-1: none): the first quote not escaped by an odd run of
+// backslashes.
+func stringEnd(b []byte, from int) int {
+	for {
+		j := bytes.IndexByte(b[from:], '"')
+		if j < 0 {
+			return -1
+		}
+		q := from + j
+		n := 0
+		for k := q - 1; k >= from && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		from = q + 1
+	}
 }
 
 // env is the little a route needs before routing: model and stream flags.

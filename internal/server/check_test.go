@@ -63,3 +63,69 @@ func TestEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// simpleDepth is depth written the obvious way, byte by byte: the
+// reference FuzzDepth holds the fast one to.
+func simpleDepth(b []byte) int {
+	d, max := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			d++
+			if d > max {
+				max = d
+				if max > maxDepth {
+					return max
+				}
+			}
+		case '}', ']':
+			d--
+		}
+	}
+	return max
+}
+
+func FuzzDepth(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"c"}]}`, `{"a":"\"[[["}`, `{"a":"\\"}`, `["\\\"",[[]]]`, strings.Repeat("[", 200), `{"a":"x`, `"\\\\\\"[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := depth(b), simpleDepth(b); got != want {
+			t.Fatalf("depth(%q) = %d, want %d", b, got, want)
+		}
+	})
+}
+
+// BenchmarkCheckJSON checks a 160 KB agent request (most of it strings).
+func BenchmarkCheckJSON(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"model":"m","messages":[`)
+	for i := range 200 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"role":"user","content":"` + strings.Repeat(`The service reads \"orders\" from the queue and writes an audit record. `, 11) + `"}`)
+	}
+	sb.WriteString(`]}`)
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := checkJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
