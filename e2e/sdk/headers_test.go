@@ -1,7 +1,9 @@
 package sdk_test
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
@@ -111,6 +113,27 @@ func TestHeadersEcho(t *testing.T) {
 		t.Fatalf("chat: %v", err)
 	}
 	assertGatewayHeaders(t, httpResp.Header, "echo", "echo")
+}
+
+// TestContentLength: a non-stream answer carries its Content-Length
+// whether it is small (net/http sets it) or large (the gateway does).
+func TestContentLength(t *testing.T) {
+	g := start(t)
+	for _, words := range []int{2, 2000} {
+		body := `{"model":"` + modelEcho + `","messages":[{"role":"user","content":"` + strings.TrimSpace(strings.Repeat("word ", words)) + `"}]}`
+		resp, err := http.Post(g.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d words: %d %v", words, resp.StatusCode, err)
+		}
+		if resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("%d words (%d bytes): Content-Length %d, Transfer-Encoding %v", words, len(b), resp.ContentLength, resp.TransferEncoding)
+		}
+	}
 }
 
 // TestHeadersRequestIDEverywhere: every answer carries x-request-id, and
