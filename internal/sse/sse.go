@@ -35,9 +35,11 @@ type Reader struct {
 	event   string // the last event name, reused when the next one is the same
 }
 
-// NewReader reads frames from r.
+// NewReader reads frames from r. The read buffer is sized for a typical
+// frame (under 1 KB): it is allocated per stream, and a longer line is
+// gathered across reads.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 32<<10)}
+	return &Reader{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // maxScratch bounds the frame buffer kept between frames.
