@@ -73,3 +73,55 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// Frames read earlier stay intact: the reader reuses its buffer, not the
+// frames it returned.
+func TestReaderFramesOutliveTheNext(t *testing.T) {
+	long := strings.Repeat("y", 40<<10) // longer than the read buffer
+	in := "event: a\ndata: one\n\ndata: 1\ndata:\ndata: 3\n\nevent: a\ndata: " + long + "\n\ndata:\n\n"
+	r := NewReader(strings.NewReader(in))
+	var frames []Frame
+	for {
+		f, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, f)
+	}
+	want := []struct{ event, data, raw string }{
+		{"a", "one", "event: a\ndata: one\n\n"},
+		{"", "1\n\n3", "data: 1\ndata:\ndata: 3\n\n"},
+		{"a", long, "event: a\ndata: " + long + "\n\n"},
+		{"", "", "data:\n\n"},
+	}
+	if len(frames) != len(want) {
+		t.Fatalf("got %d frames, want %d", len(frames), len(want))
+	}
+	for i, w := range want {
+		f := frames[i]
+		if f.Event != w.event || string(f.Data) != w.data || string(f.Raw) != w.raw {
+			t.Errorf("frame %d: event %q data %.20q raw %.40q", i, f.Event, f.Data, f.Raw)
+		}
+	}
+	if frames[3].Data != nil {
+		t.Errorf("an empty data line gives nil data, got %q", frames[3].Data)
+	}
+}
+
+func BenchmarkReader(b *testing.B) {
+	frame := "data: " + `{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" word"},"finish_reason":null}]}` + "\n\n"
+	in := strings.Repeat(frame, 70)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		r := NewReader(strings.NewReader(in))
+		for {
+			if _, err := r.Next(); err != nil {
+				break
+			}
+		}
+	}
+}

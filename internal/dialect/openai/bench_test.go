@@ -38,7 +38,17 @@ func BenchmarkEncodeChatRequest(b *testing.B) {
 }
 
 func BenchmarkStreamDecode(b *testing.B) {
-	input, err := os.ReadFile("testdata/stream_tools_interleaved.sse")
+	benchmarkStreamDecode(b, "testdata/stream_tools_interleaved.sse")
+}
+
+// BenchmarkStreamDecodeText is the load benchmark's stream: 68 one-word
+// deltas as OpenAI sends them, then the finish and a usage chunk.
+func BenchmarkStreamDecodeText(b *testing.B) {
+	benchmarkStreamDecode(b, "testdata/stream_text_usage.sse")
+}
+
+func benchmarkStreamDecode(b *testing.B, name string) {
+	input, err := os.ReadFile(name)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -118,15 +118,16 @@ func (d *streamDecoder) step() {
 			d.err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent an invalid stream chunk"}
 			return
 		}
-		if ev := root.Get("error"); ev.Exists() && ev.Type != gjson.Null {
-			d.err = errorFromBody(0, ev, root)
+		c := readChunk(root)
+		if c.err.Exists() && c.err.Type != gjson.Null {
+			d.err = errorFromBody(0, c.err, root)
 			return
 		}
 		if f.Event == "error" {
 			d.err = errorFromBody(0, root, root)
 			return
 		}
-		d.chunk(root)
+		d.chunk(c)
 	}
 	if d.raw {
 		if len(d.queue) == mark {
@@ -137,42 +138,58 @@ func (d *streamDecoder) step() {
 	}
 }
 
-func (d *streamDecoder) chunk(root gjson.Result) {
-	var id, model string
-	var choices, usage, xgroq gjson.Result
+// chunkFields are the top-level fields of a chunk the decoder reads.
+type chunkFields struct {
+	id, model                  string
+	choices, usage, xgroq, err gjson.Result
+}
+
+// readChunk reads a chunk's fields in one pass over its keys.
+func readChunk(root gjson.Result) chunkFields {
+	var c chunkFields
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
-			id = v.String()
+			c.id = v.String()
 		case "model":
-			model = v.String()
+			c.model = v.String()
 		case "choices":
-			choices = v
+			c.choices = v
 		case "usage":
-			usage = v
+			c.usage = v
 		case "x_groq":
-			xgroq = v
+			c.xgroq = v
+		case "error":
+			if !c.err.Exists() { // the first, as a lookup by key finds
+				c.err = v
+			}
 		}
 		return true
 	})
+	return c
+}
+
+func (d *streamDecoder) chunk(c chunkFields) {
 	if !d.started {
 		d.started = true
-		d.push(llm.Event{Type: llm.EventStart, ID: id, Model: model})
+		d.push(llm.Event{Type: llm.EventStart, ID: c.id, Model: c.model})
 	}
 	finishAt := -1
 	hasChoice := false
-	choices.ForEach(func(_, c gjson.Result) bool {
-		if ix := c.Get("index"); ix.Exists() && ix.Int() != 0 {
+	c.choices.ForEach(func(_, v gjson.Result) bool {
+		ch := readChoice(v)
+		if ch.index.Exists() && ch.index.Int() != 0 {
 			return true // n > 1: only the first choice is canonical
 		}
 		hasChoice = true
 		if !d.finished {
-			finishAt = d.choice(c)
+			finishAt = d.choice(ch)
 		}
 		return false
 	})
-	if !usage.IsObject() && xgroq.IsObject() {
-		usage = xgroq.Get("usage")
+	usage := c.usage
+	if !usage.IsObject() && c.xgroq.IsObject() {
+		usage = c.xgroq.Get("usage")
 	}
 	if usage.IsObject() {
 		u := decodeUsage(usage)
@@ -187,23 +204,38 @@ func (d *streamDecoder) chunk(root gjson.Result) {
 	}
 }
 
-// choice handles the first choice of a chunk; it returns the queue
-// position of the EventFinish it produced, or -1.
-func (d *streamDecoder) choice(c gjson.Result) int {
-	var delta, text, finish, stopSeq gjson.Result
+// choiceFields are the fields of a choice the decoder reads.
+type choiceFields struct {
+	index, delta, text, finish, stopSeq gjson.Result
+}
+
+// readChoice reads a choice's fields in one pass over its keys.
+func readChoice(c gjson.Result) choiceFields {
+	var ch choiceFields
 	c.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
+		case "index":
+			if !ch.index.Exists() { // the first, as a lookup by key finds
+				ch.index = v
+			}
 		case "delta":
-			delta = v
+			ch.delta = v
 		case "text": // legacy completions
-			text = v
+			ch.text = v
 		case "finish_reason":
-			finish = v
+			ch.finish = v
 		case "stop_reason": // vLLM
-			stopSeq = v
+			ch.stopSeq = v
 		}
 		return true
 	})
+	return ch
+}
+
+// choice handles the first choice of a chunk; it returns the queue
+// position of the EventFinish it produced, or -1.
+func (d *streamDecoder) choice(ch choiceFields) int {
+	delta, text, finish, stopSeq := ch.delta, ch.text, ch.finish, ch.stopSeq
 	if text.Type == gjson.String {
 		d.live(llm.PartText, text.Str)
 	}
