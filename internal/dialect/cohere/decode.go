@@ -76,7 +76,7 @@ type streamDecoder struct {
 
 	started bool
 	open    llm.PartType // kind of the open block, "" when none
-	args    bool         // the open tool block got arguments
+	args    []byte       // the open tool block's arguments so far, checked when it closes
 	next    int
 	calls   bool
 }
@@ -188,7 +188,9 @@ func (d *streamDecoder) step() {
 			s = *c.Text
 		}
 		if d.open != kind {
-			d.closeBlock()
+			if !d.closeBlock() {
+				return
+			}
 			d.Push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: kind}})
 			d.open = kind
 		}
@@ -198,7 +200,9 @@ func (d *streamDecoder) step() {
 	case "content-end", "tool-call-end":
 		d.closeBlock()
 	case "tool-call-start":
-		d.closeBlock()
+		if !d.closeBlock() {
+			return
+		}
 		tc := &llm.ToolCall{}
 		args := ""
 		if call := msg.toolCall(); call != nil {
@@ -212,7 +216,7 @@ func (d *streamDecoder) step() {
 		}
 		d.calls = true
 		d.Push(llm.Event{Type: llm.EventBlockStart, Index: d.next, Part: &llm.Part{Type: llm.PartToolCall, ToolCall: tc}})
-		d.open, d.args = llm.PartToolCall, false
+		d.open, d.args = llm.PartToolCall, d.args[:0]
 		d.toolArgs(args)
 	case "tool-call-delta":
 		if d.open != llm.PartToolCall {
@@ -223,7 +227,9 @@ func (d *streamDecoder) step() {
 			d.toolArgs(call.Function.Arguments)
 		}
 	case "message-end":
-		d.closeBlock()
+		if !d.closeBlock() {
+			return
+		}
 		var finish string
 		var u *usage
 		if ev.Delta != nil {
@@ -255,18 +261,29 @@ func (d *streamDecoder) toolArgs(s string) {
 	if s == "" {
 		return
 	}
-	d.args = true
+	d.args = append(d.args, s...)
 	d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: s})
 }
 
-func (d *streamDecoder) closeBlock() {
+// closeBlock ends the open block. A tool call whose streamed arguments
+// are not JSON ends the stream with an error instead: the caller would
+// otherwise get a call it cannot parse. It reports whether the stream
+// goes on.
+func (d *streamDecoder) closeBlock() bool {
 	if d.open == "" {
-		return
+		return true
 	}
-	if d.open == llm.PartToolCall && !d.args {
-		d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: "{}"})
+	if d.open == llm.PartToolCall {
+		switch {
+		case len(d.args) == 0:
+			d.Push(llm.Event{Type: llm.EventDelta, Index: d.next, Text: "{}"})
+		case !json.Valid(d.args):
+			d.Err = &llm.Error{Kind: llm.KindUpstream, Message: "upstream sent tool call arguments that are not JSON"}
+			return false
+		}
 	}
 	d.Push(llm.Event{Type: llm.EventBlockStop, Index: d.next})
 	d.open = ""
 	d.next++
+	return true
 }
