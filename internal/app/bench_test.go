@@ -83,3 +83,19 @@ func BenchmarkGovernance(b *testing.B) {
 		run(b, "auth: keys\nstore: sqlite://"+filepath.Join(b.TempDir(), "bench.db")+"\n"+base, "admin")
 	})
 }
+
+// benchHandler serves yaml's config in process for a benchmark; the app
+// closes when b ends.
+func benchHandler(b *testing.B, yaml string) http.Handler {
+	b.Helper()
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	return a.Handler()
+}

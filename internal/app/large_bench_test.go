@@ -1,16 +1,12 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/tidegate/tidegate/internal/app"
-	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/cputime"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
@@ -44,16 +40,7 @@ func BenchmarkLargeRequest(b *testing.B) {
 	ant := testupstream.New("anthropic")
 	defer ant.Close()
 	yaml := "providers:\n  up: {type: openai, base_url: " + oai.URL + "/v1, api_key: bench}\n  an: {type: anthropic, base_url: " + ant.URL + ", api_key: bench}\nmodels:\n  m: {provider: up, model: gpt-mock}\n  c: {provider: an, model: claude-mock}\n"
-	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	h := a.Handler()
+	h := benchHandler(b, yaml)
 	for _, model := range []string{"m", "c"} {
 		body := agentBody(model)
 		b.Run(model, func(b *testing.B) {

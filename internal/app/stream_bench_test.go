@@ -1,17 +1,13 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/tidegate/tidegate/internal/app"
-	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/cputime"
 )
 
@@ -33,16 +29,7 @@ func BenchmarkStreamRelay(b *testing.B) {
 	}))
 	defer up.Close()
 	yaml := "providers:\n  up: {type: openai, base_url: " + up.URL + "/v1, api_key: bench}\nmodels:\n  m: {provider: up, model: gpt-mock}\n"
-	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	h := a.Handler()
+	h := benchHandler(b, yaml)
 	body := `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello there"}]}`
 	want := len(frames)
 	run := func(b *testing.B, one func() (int, string)) {
