@@ -137,7 +137,7 @@ func TestDockerfileBuildStage(t *testing.T) {
 	bin, linkerDeps := buildStage(t, map[string]string{"VERSION": "v9.9.9-test", "REVISION": "0123abcd", "GOFIPS140": "off"}, "-dumpdep")
 	// A reachable function that looks methods up by a computed name
 	// (text/template's executor, reflect's method iterators) makes the
-	// linker keep every exported method of every type: about 17 MB here.
+	// linker keep every exported method of every type: about 12 MB here.
 	var reflective []string
 	for l := range strings.Lines(linkerDeps) {
 		if f, _, ok := strings.Cut(l, " <ReflectMethod> -> "); ok && !slices.Contains(reflective, f) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,27 +12,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with the golden file, or rewrites it with -update.
+// golden compares got with the golden file at path (go test -update
+// rewrites it).
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it)\n--- got:\n%s\n--- want:\n%s", path, got, want)
-	}
+	dialecttest.CheckGolden(t, path, got)
 }
 
 // prune drops null, empty and zero struct fields (capitalised keys), to
@@ -88,17 +75,6 @@ func render(t *testing.T, v any) []byte {
 	return append(out, '\n')
 }
 
-// indent pretty-prints a JSON body, failing the test if it is not valid.
-func indent(t *testing.T, body []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, body, "", "  "); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, body)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
-
 func renderError(t *testing.T, err error) []byte {
 	t.Helper()
 	var e *llm.Error
@@ -150,7 +126,7 @@ func TestDecodeRequestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, strings.TrimSuffix(in, ".json")+".encoded.golden", indent(t, out))
+			golden(t, strings.TrimSuffix(in, ".json")+".encoded.golden", dialecttest.Indent(t, out))
 
 			// Re-decoding the encoded body gives the same canonical request,
 			// except for what encoding normalises.
@@ -177,7 +153,7 @@ func TestDecodeRequestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, strings.TrimSuffix(in, ".json")+".count.golden", indent(t, cb))
+			golden(t, strings.TrimSuffix(in, ".json")+".count.golden", dialecttest.Indent(t, cb))
 		})
 	}
 }
@@ -204,7 +180,7 @@ func TestEncodeRequestGolden(t *testing.T) {
 			if err != nil {
 				got = renderError(t, err)
 			} else {
-				got = indent(t, out)
+				got = dialecttest.Indent(t, out)
 			}
 			golden(t, strings.TrimSuffix(in, ".json")+".golden", got)
 		})
@@ -226,7 +202,7 @@ func TestResponseGolden(t *testing.T) {
 				return
 			}
 			golden(t, name+".canonical.golden", render(t, resp))
-			golden(t, name+".encoded.golden", indent(t, EncodeResponse(resp)))
+			golden(t, name+".encoded.golden", dialecttest.Indent(t, EncodeResponse(resp)))
 		})
 	}
 }

@@ -686,20 +686,26 @@ func decodeTool(t gjson.Result) (llm.Tool, *llm.Error) {
 	return tool, nil
 }
 
+// ToolChoiceMode reads tool_choice given as a string ("auto", "none" or
+// "required"), which Chat Completions and the Responses API share.
+func ToolChoiceMode(s string) (*llm.ToolChoice, *llm.Error) {
+	switch s {
+	case "auto":
+		return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+	case "none":
+		return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
+	case "required":
+		return &llm.ToolChoice{Mode: llm.ToolChoiceRequired}, nil
+	}
+	return nil, oaierr.Value("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+s+"'.")
+}
+
 func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 	switch {
 	case v.Type == gjson.Null:
 		return nil, nil
 	case v.Type == gjson.String:
-		switch v.Str {
-		case "auto":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-		case "none":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
-		case "required":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceRequired}, nil
-		}
-		return nil, oaierr.Value("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+v.Str+"'.")
+		return ToolChoiceMode(v.Str)
 	case v.IsObject():
 		typ, _, err := oaierr.String("tool_choice.type", v.Get("type"))
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,28 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name.golden (or writes it with -update).
+// golden compares got with testdata/name.golden (go test -update rewrites it).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s mismatch\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	dialecttest.CheckGolden(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 func readTestdata(t *testing.T, name string) []byte {
@@ -111,17 +96,6 @@ func render(t *testing.T, v any) []byte {
 	return out.Bytes()
 }
 
-// indentJSON pretty-prints a wire body, failing on invalid JSON.
-func indentJSON(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		t.Fatalf("invalid JSON %v:\n%s", err, b)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
-
 func section(out []byte, title string, body []byte) []byte {
 	out = append(out, "=== "+title+" ===\n"...)
 	return append(out, body...)
@@ -174,7 +148,7 @@ func TestGoldenChatRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := section(nil, "canonical", canonicalRequest(t, req))
-			out = section(out, "upstream", indentJSON(t, up))
+			out = section(out, "upstream", dialecttest.Indent(t, up))
 			golden(t, tc.golden, out)
 
 			// The lazy request decodes to the same thing.
@@ -214,8 +188,8 @@ func TestGoldenCompletionRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := section(nil, "canonical", canonicalRequest(t, req))
-			out = section(out, "upstream completions", indentJSON(t, up))
-			out = section(out, "upstream chat", indentJSON(t, chat))
+			out = section(out, "upstream completions", dialecttest.Indent(t, up))
+			out = section(out, "upstream chat", dialecttest.Indent(t, chat))
 			golden(t, name, out)
 		})
 	}
@@ -242,7 +216,7 @@ func TestGoldenEncodeCanonical(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, indentJSON(t, up))
+			golden(t, tc.name, dialecttest.Indent(t, up))
 		})
 	}
 }
@@ -255,7 +229,7 @@ func TestGoldenResponses(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := section(nil, "canonical", render(t, resp))
-			out = section(out, "caller", indentJSON(t, EncodeResponse(resp)))
+			out = section(out, "caller", dialecttest.Indent(t, EncodeResponse(resp)))
 			golden(t, name, out)
 		})
 	}
@@ -276,7 +250,7 @@ func TestGoldenEmbeddings(t *testing.T) {
 			c := *req
 			c.Source = llm.Source{Dialect: req.Source.Dialect}
 			out := section(nil, "canonical", render(t, c))
-			out = section(out, "upstream", indentJSON(t, up))
+			out = section(out, "upstream", dialecttest.Indent(t, up))
 			golden(t, name, out)
 		})
 	}
@@ -293,8 +267,8 @@ func TestGoldenEmbeddings(t *testing.T) {
 			c := *resp
 			c.Raw, c.RawDialect = nil, ""
 			out := section(nil, "canonical", render(t, c))
-			out = section(out, "caller float", indentJSON(t, EncodeEmbedResponse(&c, "float")))
-			out = section(out, "caller base64", indentJSON(t, EncodeEmbedResponse(&c, "base64")))
+			out = section(out, "caller float", dialecttest.Indent(t, EncodeEmbedResponse(&c, "float")))
+			out = section(out, "caller base64", dialecttest.Indent(t, EncodeEmbedResponse(&c, "base64")))
 			golden(t, name, out)
 
 			// base64 round trip

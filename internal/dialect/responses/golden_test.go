@@ -3,7 +3,6 @@ package responses
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,27 +11,14 @@ import (
 
 	oresponses "github.com/openai/openai-go/v3/responses"
 
+	"github.com/tidegate/tidegate/internal/dialect/dialecttest"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
+// golden compares got with testdata/name.golden (go test -update rewrites it).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s mismatch\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	dialecttest.CheckGolden(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 func readTestdata(t *testing.T, name string) []byte {

@@ -2,10 +2,11 @@ package responses
 
 import (
 	"encoding/json"
-	"github.com/tidegate/tidegate/internal/dialect/oaierr"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/tidegate/tidegate/internal/dialect/oaierr"
+	"github.com/tidegate/tidegate/internal/dialect/openai"
 	"github.com/tidegate/tidegate/internal/llm"
 )
 
@@ -168,15 +169,7 @@ func decodeToolChoice(v gjson.Result) (*llm.ToolChoice, *llm.Error) {
 	case v.Type == gjson.Null:
 		return nil, nil
 	case v.Type == gjson.String:
-		switch v.Str {
-		case "auto":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-		case "none":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
-		case "required":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceRequired}, nil
-		}
-		return nil, oaierr.Value("tool_choice", "expected one of 'none', 'auto' or 'required', but got '"+v.Str+"'.")
+		return openai.ToolChoiceMode(v.Str)
 	case !v.IsObject():
 		return nil, oaierr.Type("tool_choice", "one of a string or object", v)
 	}
