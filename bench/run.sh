@@ -247,6 +247,7 @@ if want i; then
 fi
 if want j; then
 	measure j upstream "MCP tools/call vs the API, c=$c" -c "$c" -api rest
+	measure j floor "MCP tools/call vs the API, c=$c" -c "$c" -api mcp-call
 	measure j gateway "MCP tools/call vs the API, c=$c" -c "$c" -api mcp-call
 fi
 done
