@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -111,14 +112,61 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 
 // arguments decodes tools/call arguments; absent arguments are {}.
 func arguments(raw json.RawMessage) (map[string]any, error) {
-	args := map[string]any{}
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return map[string]any{}, nil
+	}
+	if !utf8.Valid(raw) { // rare: encoding/json says how it replaces the bad bytes
+		args := map[string]any{}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err := dec.Decode(&args)
+		if err == nil {
+			if _, end := dec.Token(); end != io.EOF {
+				err = errors.New("data after the object")
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the arguments must be a JSON object: %w", err)
+		}
 		return args, nil
 	}
-	if err := json.Unmarshal(raw, &args); err != nil {
-		return nil, fmt.Errorf("the arguments must be a JSON object: %w", err)
+	if raw[0] != '{' || !gjson.ValidBytes(raw) {
+		return nil, errors.New("the arguments must be a JSON object")
 	}
-	return args, nil
+	return decodeValue(gjson.ParseBytes(raw)).(map[string]any), nil
+}
+
+// decodeValue is what encoding/json decodes v to with UseNumber (numbers
+// stay json.Number, so an ID beyond 2^53 reaches the API with all its
+// digits), without its reflection: arguments are decoded on every call.
+func decodeValue(v gjson.Result) any {
+	switch v.Type {
+	case gjson.String:
+		return v.Str
+	case gjson.Number:
+		return json.Number(v.Raw)
+	case gjson.True:
+		return true
+	case gjson.False:
+		return false
+	case gjson.JSON:
+		if v.IsArray() {
+			a := []any{}
+			v.ForEach(func(_, e gjson.Result) bool {
+				a = append(a, decodeValue(e))
+				return true
+			})
+			return a
+		}
+		m := map[string]any{}
+		v.ForEach(func(k, e gjson.Result) bool {
+			m[k.Str] = decodeValue(e)
+			return true
+		})
+		return m
+	}
+	return nil
 }
 
 // upstreamHeader is what goes upstream: the configured headers, then

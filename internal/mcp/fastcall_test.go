@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -121,4 +122,45 @@ func FuzzOutcomeEncodesAsTheSDK(f *testing.F) {
 			t.Fatalf("encode:\n got %s\nwant %s", got.Bytes(), want)
 		}
 	})
+}
+
+// Integers beyond 2^53 reach the API with all their digits, on the fast
+// path and through the SDK.
+func TestBigIntegersKeepTheirDigits(t *testing.T) {
+	var got []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, r.URL.Path+" "+string(b))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer up.Close()
+	spec := "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /orders/{shard}:\n    post:\n      operationId: lookup\n" +
+		"      parameters: [{name: shard, in: path, required: true, schema: {type: integer}}]\n" +
+		"      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [id], properties: {id: {type: integer}, price: {type: number}}}}}}\n" +
+		"      responses: {'200': {description: ok}}\n"
+	path := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api, err := openapi.Compile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Name: "t", API: api, Upstream: up.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := `{"shard":9007199254740995,"id":9007199254740993,"price":0.10000000000000001}`
+	for _, meta := range []string{"", `,"_meta":{}`} { // the fast path, then the SDK
+		w := post(s, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":`+args+meta+`}}`,
+			map[string]string{"Mcp-Protocol-Version": "2025-11-25"})
+		if w.Code != 200 || strings.Contains(w.Body.String(), `"isError":true`) {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+	want := `/orders/9007199254740995 {"id":9007199254740993,"price":0.10000000000000001}`
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("upstream got %q, want %q twice", got, want)
+	}
 }

@@ -1,6 +1,11 @@
 package mcp
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -57,7 +62,45 @@ func TestArguments(t *testing.T) {
 	if _, err := arguments([]byte(`[1]`)); err == nil || !strings.Contains(err.Error(), "JSON object") {
 		t.Errorf("array arguments: %v", err)
 	}
-	if args, err := arguments([]byte(`{"id":7}`)); err != nil || args["id"] != float64(7) {
+	if args, err := arguments([]byte(`{"id":7}`)); err != nil || args["id"] != json.Number("7") {
 		t.Errorf("%v %v", args, err)
 	}
+	if args, err := arguments([]byte(`{"id":9007199254740993}`)); err != nil || args["id"] != json.Number("9007199254740993") {
+		t.Errorf("a big integer lost digits: %v %v", args, err)
+	}
+}
+
+// arguments decodes what encoding/json with UseNumber decodes.
+func FuzzArguments(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":[1,2.5e3,-0,{"c":null}],"d":"\u00e9\ud83d\ude00","e":true,"f":false}`,
+		`{"a":1,"a":2}`, `{"s":"\ud800"}`, "{\"s\":\"\xff\"}", `{"a":{}}`, `[1]`, `{"a":}`, `{} x`, `{"\u0000":"\/"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := arguments(raw)
+		var want map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		werr := dec.Decode(&want)
+		if werr == nil && dec.More() {
+			werr = errors.New("trailing data")
+		}
+		if werr == nil {
+			_, werr = dec.Token()
+			if werr == io.EOF {
+				werr = nil
+			} else if werr == nil {
+				werr = errors.New("trailing data")
+			}
+		}
+		if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
+			return // no arguments: an empty object, which encoding/json would not say
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: error %v, encoding/json %v", raw, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %#v\nwant %#v", raw, got, want)
+		}
+	})
 }
