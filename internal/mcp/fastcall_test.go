@@ -34,18 +34,7 @@ func TestFastCallMatchesTheSDK(t *testing.T) {
 	spec := "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /things/{id}:\n    get:\n      operationId: getThing\n" +
 		"      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n" +
 		"      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}, item: {type: string}}}}}}}\n"
-	path := filepath.Join(t.TempDir(), "spec.yaml")
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	api, err := openapi.Compile(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Name: "t", API: api, Upstream: up.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := serverFor(t, spec, Options{Upstream: up.URL})
 	v := map[string]string{"Mcp-Protocol-Version": "2025-11-25"}
 	result := func(body string, header map[string]string) map[string]any {
 		t.Helper()
@@ -139,18 +128,7 @@ func TestBigIntegersKeepTheirDigits(t *testing.T) {
 		"      parameters: [{name: shard, in: path, required: true, schema: {type: integer}}]\n" +
 		"      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [id], properties: {id: {type: integer}, price: {type: number}}}}}}\n" +
 		"      responses: {'200': {description: ok}}\n"
-	path := filepath.Join(t.TempDir(), "spec.yaml")
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	api, err := openapi.Compile(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Name: "t", API: api, Upstream: up.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := serverFor(t, spec, Options{Upstream: up.URL})
 	args := `{"shard":9007199254740995,"id":9007199254740993,"price":0.10000000000000001}`
 	for _, meta := range []string{"", `,"_meta":{}`} { // the fast path, then the SDK
 		w := post(s, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":`+args+meta+`}}`,
@@ -163,4 +141,23 @@ func TestBigIntegersKeepTheirDigits(t *testing.T) {
 	if len(got) != 2 || got[0] != want || got[1] != want {
 		t.Errorf("upstream got %q, want %q twice", got, want)
 	}
+}
+
+// serverFor is a Server named t for the OpenAPI spec (YAML) with opt.
+func serverFor(t testing.TB, spec string, opt Options) *Server {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api, err := openapi.Compile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Name, opt.API = "t", api
+	s, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

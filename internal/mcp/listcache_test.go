@@ -2,18 +2,13 @@ package mcp
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
-
-	"github.com/tidegate/tidegate/internal/openapi"
 )
 
 // specServer is a Server over a spec of n GET operations (pageSize 0:
@@ -25,19 +20,7 @@ func specServer(t testing.TB, n, pageSize int) *Server {
 	for i := range n {
 		fmt.Fprintf(&spec, "  /things/op%03d/{id}:\n    get:\n      operationId: op%03d\n      summary: Operation %d\n      parameters:\n        - {name: id, in: path, required: true, schema: {type: string}}\n        - {name: fields, in: query, schema: {type: array, items: {type: string}}}\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}, item: {type: string}}}}}}}\n", i, i, i)
 	}
-	path := filepath.Join(t.TempDir(), "spec.yaml")
-	if err := os.WriteFile(path, []byte(spec.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	api, err := openapi.Compile(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Name: "t", API: api, Upstream: "http://127.0.0.1:9", PageSize: pageSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return serverFor(t, spec.String(), Options{Upstream: "http://127.0.0.1:9", PageSize: pageSize})
 }
 
 func post(s *Server, body string, header map[string]string) *httptest.ResponseRecorder {
