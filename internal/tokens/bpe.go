@@ -118,8 +118,9 @@ type merger struct {
 // single bytes, the adjacent pair of parts whose concatenation has the
 // lowest rank is merged, the leftmost first on a tie, until no pair is a
 // token. A queue ordered by rank finds each merge in O(log n), so a long
-// piece (a megabyte of letters is one piece) costs O(n log n), not the
-// O(n²) of scanning for the lowest rank after every merge.
+// piece (a run of lowercase letters of any length is one) costs
+// O(n log n), not the O(n²) of scanning for the lowest rank after every
+// merge: 13 ms for 64 KB rather than seconds.
 func (m *merger) tokens(piece string, ranks map[string]uint32) int {
 	n := int32(len(piece))
 	if n < 2 {
@@ -144,18 +145,17 @@ func (m *merger) tokens(piece string, ranks map[string]uint32) int {
 	for i := range n {
 		m.rank[i] = pairRank(i)
 		if m.rank[i] != noRank {
-			m.queue = append(m.queue, mergeItem{m.rank[i], i})
+			m.queue = append(m.queue, merge(m.rank[i], i))
 		}
 	}
 	m.queue.init()
 	parts := n
 	for len(m.queue) > 0 {
-		top := m.queue.pop()
-		i := top.part
-		// A part's rank changes when it or its next part merges; an
-		// item that no longer matches is outdated. The pair at i only
-		// grows, so a rank seen again is the same pair.
-		if m.rank[i] != top.rank {
+		rank, i := m.queue.pop()
+		// A part's rank changes when it or its next part merges; a
+		// queued merge that no longer matches is outdated. The pair at
+		// i only grows, so a rank seen again is the same pair.
+		if m.rank[i] != rank {
 			continue
 		}
 		j := m.next[i] // merged into i
@@ -170,7 +170,7 @@ func (m *merger) tokens(piece string, ranks map[string]uint32) int {
 				continue
 			}
 			if m.rank[p] = pairRank(p); m.rank[p] != noRank {
-				m.queue.push(mergeItem{m.rank[p], p})
+				m.queue.push(merge(m.rank[p], p))
 			}
 		}
 	}
@@ -184,19 +184,14 @@ func resize[T any](s []T, n int32) []T {
 	return s[:n]
 }
 
-type mergeItem struct {
-	rank uint32
-	part int32
-}
+// merge is a queued merge: the rank above the part, so that ordering by
+// merge orders by rank and then position (the leftmost of equal ranks
+// first).
+func merge(rank uint32, part int32) uint64 { return uint64(rank)<<32 | uint64(part) }
 
-// mergeQueue is a binary min-heap of merges by rank, then by position
-// (the leftmost of equal ranks first). It is typed rather than a
+// mergeQueue is a binary min-heap of merges. It is typed rather than a
 // container/heap so that pushing does not allocate.
-type mergeQueue []mergeItem
-
-func (q mergeQueue) less(a, b int) bool {
-	return q[a].rank < q[b].rank || (q[a].rank == q[b].rank && q[a].part < q[b].part)
-}
+type mergeQueue []uint64
 
 func (q mergeQueue) init() {
 	for i := len(q)/2 - 1; i >= 0; i-- {
@@ -204,39 +199,42 @@ func (q mergeQueue) init() {
 	}
 }
 
-func (q *mergeQueue) push(it mergeItem) {
+func (q *mergeQueue) push(it uint64) {
 	*q = append(*q, it)
-	for i := len(*q) - 1; i > 0; {
+	h := *q
+	for i := len(h) - 1; i > 0; {
 		parent := (i - 1) / 2
-		if !q.less(i, parent) {
+		if h[parent] <= h[i] {
 			break
 		}
-		(*q)[i], (*q)[parent] = (*q)[parent], (*q)[i]
+		h[i], h[parent] = h[parent], h[i]
 		i = parent
 	}
 }
 
-func (q *mergeQueue) pop() mergeItem {
-	old := *q
-	top := old[0]
-	old[0] = old[len(old)-1]
-	*q = old[:len(old)-1]
+// pop removes the least merge and returns its rank and part.
+func (q *mergeQueue) pop() (uint32, int32) {
+	h := *q
+	top := h[0]
+	h[0] = h[len(h)-1]
+	*q = h[:len(h)-1]
 	q.down(0)
-	return top
+	return uint32(top >> 32), int32(uint32(top))
 }
 
 func (q mergeQueue) down(i int) {
 	for {
-		least := i
-		for _, c := range [2]int{2*i + 1, 2*i + 2} {
-			if c < len(q) && q.less(c, least) {
-				least = c
-			}
-		}
-		if least == i {
+		c := 2*i + 1
+		if c >= len(q) {
 			return
 		}
-		q[i], q[least] = q[least], q[i]
-		i = least
+		if c+1 < len(q) && q[c+1] < q[c] {
+			c++
+		}
+		if q[i] <= q[c] {
+			return
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tiktoken-go/tokenizer/codec"
@@ -158,4 +159,27 @@ func FuzzCountMatches(f *testing.F) {
 			t.Errorf("%q: %d %v, the reference counts %d", s, got, err, want)
 		}
 	})
+}
+
+// TestCountConcurrent: one Counter serves concurrent requests (run with
+// -race), its first use included.
+func TestCountConcurrent(t *testing.T) {
+	texts, ref := corpus(), codec.NewO200kBase()
+	want := make([]int, len(texts))
+	for i, s := range texts {
+		want[i], _ = ref.Count(s)
+	}
+	c := New()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for k := range texts {
+				i := (k + g*7) % len(texts)
+				if got, err := c.Text(texts[i]); err != nil || got != want[i] {
+					t.Errorf("%.40q: %d %v, want %d", texts[i], got, err, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
