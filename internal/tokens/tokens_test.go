@@ -3,6 +3,7 @@ package tokens
 import (
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -104,4 +105,54 @@ func BenchmarkAgentRequest(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCount is the counting speed (MB/s) of texts of about 4 KB that
+// are not remembered: English prose, Go code, Chinese, and 64 KB of
+// lowercase letters (one piece for byte-pair encoding).
+func BenchmarkCount(b *testing.B) {
+	letters := make([]byte, 64<<10)
+	for i := range letters {
+		letters[i] = byte('a' + i*7919%26)
+	}
+	for _, tc := range []struct{ name, text string }{
+		{"english", strings.Repeat("The service reads the order from the queue, checks the customer's credit and writes an audit record. ", 40)},
+		{"code", strings.Repeat("func (c *Counter) count(s string) (int, error) {\n\tn, err := c.load().Count(s)\n\tif err != nil {\n\t\treturn 0, fmt.Errorf(\"count tokens: %w\", err)\n\t}\n\treturn n, nil\n}\n\n", 30)},
+		{"chinese", strings.Repeat("服务从队列中读取订单，检查客户的信用并写入审计记录。", 55)},
+		{"letters", string(letters)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := New()
+			c.memoCap = 0
+			c.Text("load") // BenchmarkLoad measures that
+			b.SetBytes(int64(len(tc.text)))
+			for b.Loop() {
+				if _, err := c.Text(tc.text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLoad is a Counter's first use: decoding the vocabulary and
+// compiling the split pattern. B/op is what that allocates, live-MB the
+// heap a Counter keeps for it.
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := newBPE(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	v, err := newBPE()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1e6, "live-MB")
 }
