@@ -210,15 +210,28 @@ func result(t *openapi.Tool, status string, body []byte, truncated bool) outcome
 	switch {
 	case truncated:
 		return failure(fmt.Sprintf("the response exceeds %d bytes and cannot be returned as structured content", len(body)))
-	case !isObject(body):
+	}
+	structured, ok := compactObject(body)
+	if !ok {
 		return failure(withBody("the upstream's answer is not the JSON object its spec declares", body, false))
 	}
-	return outcome{text: text, structured: body}
+	return outcome{text: text, structured: structured}
 }
 
-func isObject(b []byte) bool {
+// compactObject returns b compacted, as encoding/json writes a
+// json.RawMessage (less its HTML escaping), when b is a JSON object.
+// Compacting validates: the answer is scanned once.
+func compactObject(b []byte) ([]byte, bool) {
 	b = bytes.TrimSpace(b)
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, false
+	}
+	var out bytes.Buffer
+	out.Grow(len(b))
+	if json.Compact(&out, b) != nil {
+		return nil, false
+	}
+	return out.Bytes(), true
 }
 
 // outcome is a tool call's result: the text the agent reads, the same
@@ -253,9 +266,7 @@ func (o outcome) encode(buf *bytes.Buffer) error {
 	buf.WriteString("}]")
 	if o.structured != nil {
 		buf.WriteString(`,"structuredContent":`)
-		if err := encodeValue(enc, buf, json.RawMessage(o.structured)); err != nil {
-			return err
-		}
+		json.HTMLEscape(buf, o.structured) // compacted already: what the SDK's encoding/json writes
 	}
 	if o.isError {
 		buf.WriteString(`,"isError":true`)

@@ -60,7 +60,9 @@ func writeResult(w http.ResponseWriter, id string, result []byte) {
 // writeJSON answers 200 with a JSON body.
 func writeJSON(w http.ResponseWriter, out []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	if len(out) > 2048 { // net/http sets a shorter one itself: its buffer holds the whole body
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
 }
@@ -72,12 +74,11 @@ func peekBody(r *http.Request, limit int64) ([]byte, bool) {
 	if r.Method != http.MethodPost || !plainJSONPost(r) || r.ContentLength < 0 || r.ContentLength > limit {
 		return nil, false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body := make([]byte, r.ContentLength)
+	n, err := io.ReadFull(r.Body, body)
+	body = body[:n]
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
-	if err != nil || int64(len(body)) > limit {
-		return nil, false
-	}
-	return body, true
+	return body, err == nil
 }
 
 // plainJSONPost is what the SDK accepts for a POST: a JSON body, and an
