@@ -3,6 +3,7 @@ package counter
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"math"
 	"sort"
 	"sync"
@@ -15,13 +16,22 @@ import (
 type Memory struct {
 	clock Clock
 
-	mu        sync.Mutex
-	requests  map[string]*slidingLog
-	tokens    map[string]*slidingLog
-	budgets   map[string]*budgetState
-	ids       map[idKey]idMark // pointer-free, so a busy minute's marks cost the GC nothing to scan
-	nextSweep int64
+	mu       sync.Mutex
+	requests map[string]*slidingLog
+	tokens   map[string]*slidingLog
+	budgets  map[string]*budgetState
+	// ids are the reservation ID marks, pointer-free so that a busy
+	// minute's marks cost the GC nothing to scan, and in shards swept one
+	// at a time: at 10k requests a second a minute's 600k marks took 13 ms
+	// to sweep in one go, with every caller waiting on the mutex.
+	ids         [idShards]map[idKey]idMark
+	nextSweep   int64
+	nextIDSweep int64
+	idSweep     int // the shard swept next
 }
+
+// idShards is how many parts the ID marks are swept in over a minute.
+const idShards = 64
 
 var _ Counter = (*Memory)(nil)
 
@@ -30,13 +40,16 @@ func NewMemory(clock Clock) *Memory {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Memory{
+	m := &Memory{
 		clock:    clock,
 		requests: map[string]*slidingLog{},
 		tokens:   map[string]*slidingLog{},
 		budgets:  map[string]*budgetState{},
-		ids:      map[idKey]idMark{},
 	}
+	for i := range m.ids {
+		m.ids[i] = map[idKey]idMark{}
+	}
+	return m
 }
 
 // Close releases nothing; it exists for the Counter interface.
@@ -45,6 +58,17 @@ func (m *Memory) Close() error { return nil }
 // idKey is a reservation ID as a map key without pointers: the ID itself
 // when it fits (the gate's are 28 bytes), else its SHA-256.
 type idKey [32]byte
+
+// marks is the shard of the ID marks that holds k.
+func (m *Memory) marks(k idKey) map[idKey]idMark {
+	// The bytes of a random ID or of a SHA-256, folded: any byte could be
+	// a fixed prefix's.
+	var h uint64
+	for i := 0; i < len(k); i += 8 {
+		h ^= binary.LittleEndian.Uint64(k[i:])
+	}
+	return m.ids[(h*0x9E3779B97F4A7C15)>>58] // the top 6 bits: idShards = 64
+}
 
 func keyOf(id string) idKey {
 	var k idKey
@@ -83,7 +107,9 @@ func (m *Memory) Reserve(ctx context.Context, r *Reservation) (Decision, error) 
 func (m *Memory) reserve(r *Reservation, seeds []seed) (Decision, []int, error) {
 	now := micros(m.clock())
 	m.sweep(now)
-	if mk, ok := m.ids[keyOf(r.ID)]; ok && mk.exp > now {
+	id := keyOf(r.ID)
+	marks := m.marks(id)
+	if mk, ok := marks[id]; ok && mk.exp > now {
 		return Decision{}, nil, ErrDuplicate
 	}
 	var missing []int
@@ -130,7 +156,7 @@ func (m *Memory) reserve(r *Reservation, seeds []seed) (Decision, []int, error) 
 	case denied > 0:
 		d.Denied, d.RetryAfter = r.deniedKey(denied), fromMicros(wait)
 	default:
-		m.ids[keyOf(r.ID)] = idMark{exp: now + r.markTTL()}
+		marks[id] = idMark{exp: now + r.markTTL()}
 		ttl := r.ttl()
 		for i := range r.Budgets {
 			m.budgets[r.Budgets[i].Key].add(r.ID, r.Cost, now+ttl)
@@ -202,7 +228,9 @@ func (m *Memory) Settle(ctx context.Context, r *Reservation, u Usage) error {
 
 func (m *Memory) settle(r *Reservation, u Usage, seeds []seed) []int {
 	now := micros(m.clock())
-	if mk, ok := m.ids[keyOf(r.ID)]; ok && mk.settled && mk.exp > now {
+	id := keyOf(r.ID)
+	marks := m.marks(id)
+	if mk, ok := marks[id]; ok && mk.settled && mk.exp > now {
 		return nil
 	}
 	var missing []int
@@ -214,7 +242,7 @@ func (m *Memory) settle(r *Reservation, u Usage, seeds []seed) []int {
 	if missing != nil {
 		return missing
 	}
-	m.ids[keyOf(r.ID)] = idMark{exp: now + r.markTTL(), settled: true}
+	marks[id] = idMark{exp: now + r.markTTL(), settled: true}
 	for i := range r.Tokens {
 		w := &r.Tokens[i]
 		if l := m.tokens[w.Key]; l != nil {
@@ -242,8 +270,19 @@ func periodOver(b *Budget, now int64) bool {
 }
 
 // sweep drops idle state once a minute: windows whose entries have all
-// left, budgets whose period is over with nothing live, expired ID marks.
+// left, budgets whose period is over with nothing live, expired ID marks
+// (one shard every 1/64 of a minute).
 func (m *Memory) sweep(now int64) {
+	if now >= m.nextIDSweep {
+		m.nextIDSweep = now + time.Minute.Microseconds()/idShards
+		marks := m.ids[m.idSweep]
+		m.idSweep = (m.idSweep + 1) % idShards
+		for id, mk := range marks {
+			if mk.exp <= now {
+				delete(marks, id)
+			}
+		}
+	}
 	if now < m.nextSweep {
 		return
 	}
@@ -262,11 +301,6 @@ func (m *Memory) sweep(now int64) {
 		}
 		if !b.seeded && len(b.live) == 0 {
 			delete(m.budgets, k)
-		}
-	}
-	for id, mk := range m.ids {
-		if mk.exp <= now {
-			delete(m.ids, id)
 		}
 	}
 }
