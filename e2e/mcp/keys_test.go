@@ -1,6 +1,7 @@
 package mcp_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
@@ -156,4 +157,48 @@ func flatten(h http.Header) []string {
 		out = append(out, k+": "+strings.Join(v, ","))
 	}
 	return out
+}
+
+// A caller that leaves during a tool call is in the usage log as 499 (as
+// on the HTTP proxy), not as a failure of the upstream.
+func TestCallerLeavesDuringACall(t *testing.T) {
+	a := newAPI(t)
+	db := filepath.Join(t.TempDir(), "tidegate.db")
+	g := startGateway(t, a, billingAPI+strings.ReplaceAll(keysConfig, "{{db}}", db))
+	key := createKey(t, g.URL, map[string]any{"name": "agent", "models": []string{"api:billing/*"}})
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/mcp/billing",
+		strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slowOp","arguments":{}}}`))
+	for k, v := range map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+		"Mcp-Protocol-Version": "2025-06-18", "Authorization": "Bearer " + key} {
+		req.Header.Set(k, v)
+	}
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the slow call answered: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, body := post(t, "GET", g.URL+"/admin/logs?limit=10", "", map[string]string{"Authorization": "Bearer " + adminKey})
+		var logs struct {
+			Data []struct {
+				Model  string
+				Status int
+			}
+		}
+		_ = json.Unmarshal([]byte(body), &logs)
+		for _, r := range logs.Data {
+			if r.Model == "api:billing/slowOp" {
+				if r.Status != 499 {
+					t.Fatalf("recorded as %d, want 499", r.Status)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no usage record of the call: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -187,8 +187,11 @@ func (s *Server) upstreamHeader(in http.Header) http.Header {
 // upstreamFailure names a transport failure: a timeout or an unreachable
 // upstream (the caller leaving is neither, but nobody reads that answer).
 func (s *Server) upstreamFailure(ctx context.Context, err error) *llm.Error {
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
 		return &llm.Error{Kind: llm.KindTimeout, Message: fmt.Sprintf("the upstream did not answer within %s", s.opt.Timeout), Err: err}
+	case ctx.Err() != nil: // the caller left: recorded as 499, as the HTTP proxy does, not as the upstream's failure
+		return &llm.Error{Kind: llm.KindUpstream, Status: 499, Message: "the caller left before the answer", Err: err}
 	}
 	return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Message: fmt.Sprintf("the upstream cannot be reached: %v", err), Err: err}
 }
