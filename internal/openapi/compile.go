@@ -167,7 +167,7 @@ func (c *compiler) compile(ctx context.Context) *API {
 		paths = c.doc.Paths.Keys()
 		sort.Strings(paths)
 	}
-	tools := newValidators()
+	check, lazy := newValidators(), newValidators() // check's compiled schemas are dropped with it
 	for _, p := range paths {
 		item := c.doc.Paths.Value(p)
 		if item == nil {
@@ -187,10 +187,11 @@ func (c *compiler) compile(ctx context.Context) *API {
 			if t == nil {
 				continue
 			}
-			if err := tools.add(t); err != nil {
+			if _, err := check.compile(t.InputSchema); err != nil {
 				c.fail("%s: input schema: %v", location(p, method), err)
 				continue
 			}
+			t.schemas = lazy
 			api.Tools = append(api.Tools, t)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -28,8 +29,12 @@ func (e *ArgumentError) Error() string {
 // Validate checks args against the tool's input schema. A rejection is an
 // *ArgumentError written for the agent that sent the arguments.
 func (t *Tool) Validate(args map[string]any) error {
-	if t.validator == nil {
+	if t.schemas == nil {
 		return errors.New("openapi: tool was not built by Compile")
+	}
+	t.compileOnce.Do(func() { t.validator, t.validatorErr = t.schemas.compile(t.InputSchema) })
+	if t.validatorErr != nil {
+		return fmt.Errorf("openapi: input schema: %w", t.validatorErr)
 	}
 	var v any = args
 	if args == nil {
@@ -130,12 +135,13 @@ func instancePath(tokens []string) string {
 	return b.String()
 }
 
-// validators compiles the tools' input schemas with one JSON Schema
-// compiler (the metaschema is compiled once), which also proves each
-// schema is valid JSON Schema.
+// validators compiles tools' input schemas with one JSON Schema compiler
+// (the metaschema is compiled once), which also proves each schema is
+// valid JSON Schema. Safe for concurrent use.
 type validators struct {
-	c *jsonschema.Compiler
-	n int
+	mu sync.Mutex
+	c  *jsonschema.Compiler
+	n  int
 }
 
 func newValidators() *validators {
@@ -144,20 +150,17 @@ func newValidators() *validators {
 	return &validators{c: c}
 }
 
-func (v *validators) add(t *Tool) error {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.InputSchema))
+func (v *validators) compile(schema []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.n++
 	url := fmt.Sprintf("urn:tidegate:tool:%d", v.n)
 	if err := v.c.AddResource(url, doc); err != nil {
-		return err
+		return nil, err
 	}
-	s, err := v.c.Compile(url)
-	if err != nil {
-		return err
-	}
-	t.validator = s
-	return nil
+	return v.c.Compile(url)
 }

@@ -63,7 +63,8 @@ func TestValidateNotCompiled(t *testing.T) {
 	}
 }
 
-// TestConcurrentUse runs one compiled API from many goroutines (-race).
+// TestConcurrentUse runs one compiled API from many goroutines (-race),
+// whose first Validate of each tool compiles its schema.
 func TestConcurrentUse(t *testing.T) {
 	api := compileFile(t, "testdata/orders.yaml")
 	tl := tool(t, api, "createOrder")
