@@ -61,7 +61,7 @@ func (s *Server) call(ctx context.Context, t *openapi.Tool, raw json.RawMessage,
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
 	defer cancel()
-	req, err := t.Request(ctx, s.opt.Upstream, args, fwd)
+	req, err := t.RequestAt(ctx, s.upstream, args, fwd)
 	if err != nil {
 		return refuse(fmt.Sprintf("cannot build the request for %s: %v", t.Name, err))
 	}

@@ -148,6 +148,24 @@ func TestBigIntegersKeepTheirDigits(t *testing.T) {
 // serverFor is a Server named t for the OpenAPI spec (YAML) with opt.
 func serverFor(t testing.TB, spec string, opt Options) *Server {
 	t.Helper()
+	opt.Name, opt.API = "t", compileSpec(t, spec)
+	s, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNewRefusesABadUpstream(t *testing.T) {
+	api := compileSpec(t, "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n")
+	if _, err := New(Options{Name: "t", API: api, Upstream: "ftp://x"}); err == nil || !strings.Contains(err.Error(), "absolute http(s) URL") {
+		t.Fatalf("New with an ftp upstream: %v", err)
+	}
+}
+
+// compileSpec compiles the OpenAPI spec (YAML).
+func compileSpec(t testing.TB, spec string) *openapi.API {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "spec.yaml")
 	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
@@ -156,10 +174,5 @@ func serverFor(t testing.TB, spec string, opt Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.Name, opt.API = "t", api
-	s, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return api
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -75,15 +76,17 @@ const (
 
 // Server is one API's MCP endpoint.
 type Server struct {
-	opt     Options
-	client  *http.Client
-	handler http.Handler
-	list    listCache
-	tools   map[string]*openapi.Tool // by name, for the tools/call fast path
+	opt      Options
+	upstream *url.URL // opt.Upstream, parsed once
+	client   *http.Client
+	handler  http.Handler
+	list     listCache
+	tools    map[string]*openapi.Tool // by name, for the tools/call fast path
 }
 
-// New builds the server and registers every tool of the API; a tool whose
-// input schema is not a JSON object is an error.
+// New builds the server and registers every tool of the API; an upstream
+// that is not an absolute http(s) URL, or a tool whose input schema is not
+// a JSON object, is an error.
 func New(opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -111,7 +114,11 @@ func New(opt Options) (*Server, error) {
 		// stateless server could not announce it anyway.
 		Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}},
 	})
-	s := &Server{opt: opt, client: &http.Client{Transport: opt.Transport}, tools: toolIndex(opt.API.Tools)}
+	upstream, err := openapi.ParseBase(opt.Upstream)
+	if err != nil {
+		return nil, fmt.Errorf("mcp server %s: %w", opt.Name, err)
+	}
+	s := &Server{opt: opt, upstream: upstream, client: &http.Client{Transport: opt.Transport}, tools: toolIndex(opt.API.Tools)}
 	for _, t := range opt.API.Tools {
 		tool, err := sdkTool(t)
 		if err != nil {

@@ -101,5 +101,6 @@ type Tool struct {
 //	    // copied onto the request (forwarded credentials)
 //
 // Additions: Load and CompileDoc (load once, compile the loaded document),
+// ParseBase and Tool.RequestAt (the base URL parsed once, not per call),
 // Lint (the findings of `tidegate lint`), API.Doc, and ArgumentError (the
 // error Validate returns).

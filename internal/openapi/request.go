@@ -30,13 +30,31 @@ var dropHeaders = [...]string{
 // credentials, say) is copied first, without hop-by-hop headers; Accept is
 // application/json, and Content-Type the body's media type.
 func (t *Tool) Request(ctx context.Context, baseURL string, args map[string]any, h http.Header) (*http.Request, error) {
-	if t.plan == nil || t.Operation == nil {
-		return nil, errors.New("openapi: tool was not built by Compile")
+	base, err := ParseBase(baseURL)
+	if err != nil {
+		return nil, err
 	}
+	return t.RequestAt(ctx, base, args, h)
+}
+
+// ParseBase parses an API's base URL for RequestAt: an absolute http(s)
+// URL.
+func ParseBase(baseURL string) (*url.URL, error) {
 	base, err := url.Parse(baseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.Opaque != "" {
 		return nil, fmt.Errorf("openapi: base URL %q: want an absolute http(s) URL", baseURL)
 	}
+	return base, nil
+}
+
+// RequestAt is Request with a base URL ParseBase parsed once, which a
+// server sending every call to the same API spares parsing per call. It
+// does not modify base.
+func (t *Tool) RequestAt(ctx context.Context, base *url.URL, args map[string]any, h http.Header) (*http.Request, error) {
+	if t.plan == nil || t.Operation == nil {
+		return nil, errors.New("openapi: tool was not built by Compile")
+	}
+	var err error
 
 	path, err := t.path(args)
 	if err != nil {
