@@ -74,11 +74,14 @@ func peekBody(r *http.Request, limit int64) ([]byte, bool) {
 	if r.Method != http.MethodPost || !plainJSONPost(r) || r.ContentLength < 0 || r.ContentLength > limit {
 		return nil, false
 	}
-	body := make([]byte, r.ContentLength)
-	n, err := io.ReadFull(r.Body, body)
-	body = body[:n]
+	// A declared length is not yet data: a buffer beyond the first 4 KB
+	// grows as the body arrives, so a caller cannot reserve a megabyte per
+	// connection by announcing one.
+	buf := bytes.NewBuffer(make([]byte, 0, min(r.ContentLength, 4096)))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, r.ContentLength))
+	body := buf.Bytes()
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
-	return body, err == nil
+	return body, err == nil && int64(len(body)) == r.ContentLength
 }
 
 // plainJSONPost is what the SDK accepts for a POST: a JSON body, and an

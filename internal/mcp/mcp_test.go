@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -103,4 +105,34 @@ func FuzzArguments(f *testing.F) {
 			t.Fatalf("%q:\n got %#v\nwant %#v", raw, got, want)
 		}
 	})
+}
+
+// peekBody reads a body of its declared length and puts it back; a body
+// shorter than declared is not the gateway's to answer, and is put back
+// as it came.
+func TestPeekBody(t *testing.T) {
+	req := func(body string, length int64) *http.Request {
+		r := httptest.NewRequest("POST", "/mcp/t", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Accept", "application/json, text/event-stream")
+		r.ContentLength = length
+		return r
+	}
+	r := req(`{"a":1}`, 7)
+	if body, ok := peekBody(r, 1<<20); !ok || string(body) != `{"a":1}` {
+		t.Errorf("whole body: %q %v", body, ok)
+	}
+	if again, _ := io.ReadAll(r.Body); string(again) != `{"a":1}` {
+		t.Errorf("put back: %q", again)
+	}
+	r = req(`{"a"`, 100)
+	if _, ok := peekBody(r, 1<<20); ok {
+		t.Error("a body shorter than its Content-Length was taken")
+	}
+	if again, _ := io.ReadAll(r.Body); string(again) != `{"a"` {
+		t.Errorf("put back: %q", again)
+	}
+	if _, ok := peekBody(req(`{}`, 2), 1); ok {
+		t.Error("a body over the limit was taken")
+	}
 }
