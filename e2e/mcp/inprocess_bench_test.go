@@ -14,35 +14,10 @@ import (
 	"testing"
 
 	"github.com/tidegate/tidegate/internal/app"
+	"github.com/tidegate/tidegate/internal/benchspec"
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/cputime"
 )
-
-// lookupSpec is the load benchmark's tools/call operation (bench/loadbench
-// mcpspec): a POST with a JSON body validated against a schema, and an
-// object answer returned as structuredContent.
-const lookupSpec = `openapi: 3.0.3
-info: {title: Bench orders, version: "1"}
-components:
-  schemas:
-    Order:
-      type: object
-      required: [id, item]
-      properties:
-        id: {type: integer}
-        item: {type: string}
-        quantity: {type: integer, minimum: 1}
-paths:
-  /orders/lookup:
-    post:
-      operationId: lookupOrder
-      summary: Look an order up by id
-      requestBody:
-        required: true
-        content: {application/json: {schema: {type: object, required: [id], properties: {id: {type: integer, minimum: 1}}}}}
-      responses:
-        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}}
-`
 
 // BenchmarkToolCallInProcess is the in-process counterpart of the load
 // benchmark's scenario h: one tools/call POST (the headers a Streamable
@@ -128,10 +103,15 @@ func lookupOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 // benchGateway builds the whole gateway's handler from the config (which
-// names bench.yaml, the lookup spec).
+// names bench.yaml: the load benchmark's spec with its lookup operation
+// only).
 func benchGateway(b *testing.B, apis string) http.Handler {
 	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "bench.yaml"), []byte(lookupSpec), 0o600); err != nil {
+	var spec bytes.Buffer
+	if err := benchspec.Write(&spec, 1); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.yaml"), spec.Bytes(), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	path := filepath.Join(dir, "tidegate.yaml")
