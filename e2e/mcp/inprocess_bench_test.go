@@ -2,21 +2,16 @@ package mcp_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/tidegate/tidegate/internal/app"
 	"github.com/tidegate/tidegate/internal/benchspec"
-	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/cputime"
+	"github.com/tidegate/tidegate/internal/testgateway"
 )
 
 // BenchmarkToolCallInProcess is the in-process counterpart of the load
@@ -106,29 +101,12 @@ func lookupOrder(w http.ResponseWriter, r *http.Request) {
 // names bench.yaml: the load benchmark's spec with its lookup operation
 // only).
 func benchGateway(b *testing.B, apis string) http.Handler {
-	dir := b.TempDir()
 	var spec bytes.Buffer
 	if err := benchspec.Write(&spec, 1); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bench.yaml"), spec.Bytes(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "tidegate.yaml")
 	yaml := "providers:\n  echo: {type: echo}\nmodels:\n  echo: {provider: echo, model: echo}\n" + apis
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := config.Load(path, func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(a.Close)
-	return a.Handler()
+	return testgateway.App(b, yaml, map[string]string{"bench.yaml": spec.String()}).Handler()
 }
 
 // measure runs one serial call per iteration and reports the process's

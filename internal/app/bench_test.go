@@ -1,18 +1,15 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/tidegate/tidegate/internal/app"
-	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/cputime"
+	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -27,20 +24,7 @@ func BenchmarkGovernance(b *testing.B) {
 	base := "providers:\n  up: {type: openai, base_url: " + up.URL + "/v1, api_key: bench}\nmodels:\n  m: {provider: up, model: gpt-mock}\n"
 	body := `{"model":"m","messages":[{"role":"user","content":"hello there"}],"max_tokens":16}`
 	run := func(b *testing.B, yaml, key string) {
-		cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
-		if err != nil {
-			b.Fatal(err)
-		}
-		a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
-		closed := false
-		defer func() {
-			if !closed {
-				a.Close()
-			}
-		}()
+		a := testgateway.App(b, yaml, nil)
 		h := a.Handler()
 		if key == "admin" {
 			rec := httptest.NewRecorder()
@@ -70,7 +54,6 @@ func BenchmarkGovernance(b *testing.B) {
 			}
 		})
 		a.Close() // the usage log's last batch is part of the cost
-		closed = true
 		cputime.Report(b, cpu0)
 	}
 	b.Run("open", func(b *testing.B) { run(b, base, "") })
@@ -82,20 +65,4 @@ func BenchmarkGovernance(b *testing.B) {
 		b.Setenv("TIDEGATE_ADMIN_KEY", "bench-admin-key")
 		run(b, "auth: keys\nstore: sqlite://"+filepath.Join(b.TempDir(), "bench.db")+"\n"+base, "admin")
 	})
-}
-
-// benchHandler serves yaml's config in process for a benchmark; the app
-// closes when b ends.
-func benchHandler(b *testing.B, yaml string) http.Handler {
-	b.Helper()
-	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, "bench", slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(a.Close)
-	return a.Handler()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tidegate/tidegate/internal/cputime"
+	"github.com/tidegate/tidegate/internal/testgateway"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkLargeRequest(b *testing.B) {
 	ant := testupstream.New("anthropic")
 	defer ant.Close()
 	yaml := "providers:\n  up: {type: openai, base_url: " + oai.URL + "/v1, api_key: bench}\n  an: {type: anthropic, base_url: " + ant.URL + ", api_key: bench}\nmodels:\n  m: {provider: up, model: gpt-mock}\n  c: {provider: an, model: claude-mock}\n"
-	h := benchHandler(b, yaml)
+	h := testgateway.App(b, yaml, nil).Handler()
 	for _, model := range []string{"m", "c"} {
 		body := agentBody(model)
 		b.Run(model, func(b *testing.B) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tidegate/tidegate/internal/cputime"
+	"github.com/tidegate/tidegate/internal/testgateway"
 )
 
 // BenchmarkStreamRelay is the in-process counterpart of the load
@@ -29,7 +30,7 @@ func BenchmarkStreamRelay(b *testing.B) {
 	}))
 	defer up.Close()
 	yaml := "providers:\n  up: {type: openai, base_url: " + up.URL + "/v1, api_key: bench}\nmodels:\n  m: {provider: up, model: gpt-mock}\n"
-	h := benchHandler(b, yaml)
+	h := testgateway.App(b, yaml, nil).Handler()
 	body := `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello there"}]}`
 	want := len(frames)
 	run := func(b *testing.B, one func() (int, string)) {

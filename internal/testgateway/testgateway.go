@@ -89,6 +89,24 @@ func StartFiles(t testing.TB, yaml string, files map[string]string, opts ...app.
 	return start(t, yaml, files, nil, opts)
 }
 
+// App builds the gateway for yaml (files as for StartFiles) in process,
+// with no fake upstreams and no listener, for benchmarks that serve its
+// Handler themselves. It is closed when t ends; closing it earlier (to
+// time the usage log's last flush) is fine.
+func App(t testing.TB, yaml string, files map[string]string) *app.App {
+	t.Helper()
+	cfg, err := load(t, yaml, files)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	a, err := app.New(context.Background(), cfg, "test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("app: %v", err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
 func start(t testing.TB, yaml string, files map[string]string, logger *slog.Logger, opts []app.Option) *Gateway {
 	t.Helper()
 	if yaml == "" {
