@@ -1,10 +1,10 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tidegate/tidegate/internal/config"
+	"github.com/tidegate/tidegate/internal/store"
 )
 
 // ConfigView is the running configuration as GET /admin/config shows it.
@@ -42,12 +43,16 @@ type ConfigChange struct {
 type ConfigService interface {
 	Current(ctx context.Context) (*ConfigView, error)
 	// Put validates text, stores it as a new version by author and
-	// applies it. An invalid config is an *InvalidConfigError.
-	Put(ctx context.Context, text, author string) (*ConfigView, error)
+	// applies it. An invalid config is an *InvalidConfigError. Unless after
+	// is store.AnyVersion, text was made from version after, and it is
+	// stored only while that is the newest (*store.VersionConflictError
+	// otherwise); its masked secrets are then restored from that version.
+	Put(ctx context.Context, text, author string, after int64) (*ConfigView, error)
 	History(ctx context.Context, limit int, before int64) ([]ConfigChange, error)
-	// Rollback makes version the newest again (as a new version);
-	// store.ErrNotFound when there is no such version.
-	Rollback(ctx context.Context, version int64, author string) (*ConfigView, error)
+	// Rollback makes version the newest again (as a new version), under
+	// the same condition on after as Put; store.ErrNotFound when there is
+	// no such version.
+	Rollback(ctx context.Context, version int64, author string, after int64) (*ConfigView, error)
 }
 
 // InvalidConfigError is a config that failed validation: a 400.
@@ -74,66 +79,124 @@ func (h *handler) configRoute(parts []string) (route, string) {
 func (h *handler) getConfig(w http.ResponseWriter, r *http.Request, _ *call) {
 	v, err := h.config.Current(r.Context())
 	if err != nil {
-		h.configError(w, r, err, "")
+		h.configError(w, r, err, "", false)
 		return
 	}
+	writeConfigView(w, v)
+}
+
+// writeConfigView answers with v and its version as the entity tag, which
+// a later PUT or rollback can send back in If-Match.
+func writeConfigView(w http.ResponseWriter, v *ConfigView) {
+	w.Header().Set("ETag", versionTag(v.Version))
 	writeJSON(w, http.StatusOK, v)
 }
 
+func versionTag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// ifMatch reads the version an If-Match header names: store.AnyVersion
+// when there is none or it is "*".
+func ifMatch(r *http.Request) (int64, *apiError) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return store.AnyVersion, nil
+	}
+	tag := strings.TrimPrefix(h, "W/")
+	if n, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64); err == nil && n >= 0 && len(tag) > 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
+		return n, nil
+	}
+	return 0, errf(http.StatusBadRequest, "invalid_request_error", "invalid_header", `If-Match must be one config version as GET /admin/config's ETag gives it (e.g. "7"), or *; got `+strconv.Quote(h))
+}
+
 // putConfig takes the config as YAML, as a JSON object, or as
-// {"yaml": "<text>"} (what GET returns, edited).
+// {"yaml": "<text>", "version": N} (what GET returns, edited).
 func (h *handler) putConfig(w http.ResponseWriter, r *http.Request, c *call) {
 	data, err := io.ReadAll(r.Body) // bounded and read by ServeHTTP
 	if err != nil {
 		writeError(w, errf(http.StatusBadRequest, "invalid_request_error", "invalid_body", "cannot read the request body: "+err.Error()))
 		return
 	}
-	text, aerr := configText(r.Header.Get("Content-Type"), data)
+	header, aerr := ifMatch(r)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	v, err := h.config.Put(r.Context(), text, c.who.name)
+	text, body, aerr := configText(r.Header.Get("Content-Type"), data)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	after := header
+	if body != store.AnyVersion {
+		if header != store.AnyVersion && header != body {
+			writeError(w, invalid("version", "is %d but If-Match names version %d; send one of them", body, header))
+			return
+		}
+		after = body
+	}
+	v, err := h.config.Put(r.Context(), text, c.who.name, after)
 	if err != nil {
-		h.configError(w, r, err, "")
+		h.configError(w, r, err, "", header != store.AnyVersion)
 		return
 	}
 	h.log.Info("admin: config updated", "version", v.Version, "by", c.who.name)
-	writeJSON(w, http.StatusOK, v)
+	writeConfigView(w, v)
 }
 
-// configText turns a PUT body into YAML text.
-func configText(contentType string, data []byte) (string, *apiError) {
+// viewFields are the keys of a ConfigView besides yaml: a PUT of what GET
+// returned carries them, and only version means something there.
+var viewFields = map[string]bool{"version": true, "author": true, "source": true, "created_at": true, "config": true}
+
+// configText turns a PUT body into YAML text, and the version it was made
+// from when the body says (store.AnyVersion otherwise).
+func configText(contentType string, data []byte) (string, int64, *apiError) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if strings.TrimSpace(string(data)) == "" {
-		return "", errf(http.StatusBadRequest, "invalid_request_error", "invalid_body", "the request body must be the config (YAML, or JSON with Content-Type: application/json)")
+		return "", 0, errf(http.StatusBadRequest, "invalid_request_error", "invalid_body", "the request body must be the config (YAML, or JSON with Content-Type: application/json)")
 	}
 	if mt != "application/json" {
-		return string(data), nil
-	}
-	var wrapped struct {
-		YAML *string `json:"yaml"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&wrapped) == nil && wrapped.YAML != nil {
-		return *wrapped.YAML, nil
+		return string(data), store.AnyVersion, nil
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil {
-		return "", errf(http.StatusBadRequest, "invalid_request_error", "invalid_json", "the request body is not a JSON object: "+err.Error())
+		return "", 0, errf(http.StatusBadRequest, "invalid_request_error", "invalid_json", "the request body is not a JSON object: "+err.Error())
+	}
+	if raw, ok := obj["yaml"]; ok { // a config has no key "yaml": this is a view
+		return viewText(obj, raw)
 	}
 	// JSON is YAML: re-encode it in block style so history diffs read well.
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return "", errf(http.StatusBadRequest, "invalid_request_error", "invalid_json", "the request body is not valid JSON: "+err.Error())
+		return "", 0, errf(http.StatusBadRequest, "invalid_request_error", "invalid_json", "the request body is not valid JSON: "+err.Error())
 	}
 	blockStyle(&doc)
 	out, err := yaml.Marshal(&doc)
 	if err != nil {
-		return "", errf(http.StatusBadRequest, "invalid_request_error", "invalid_json", "cannot convert the JSON to YAML: "+err.Error())
+		return "", 0, errf(http.StatusBadRequest, "invalid_request_error", "invalid_json", "cannot convert the JSON to YAML: "+err.Error())
 	}
-	return string(out), nil
+	return string(out), store.AnyVersion, nil
+}
+
+// viewText reads {"yaml": …, "version": N, …} as GET returns it.
+func viewText(obj map[string]json.RawMessage, raw json.RawMessage) (string, int64, *apiError) {
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return "", 0, invalid("yaml", "must be the config as a YAML string")
+	}
+	after := store.AnyVersion
+	for k, v := range obj {
+		switch {
+		case k == "version":
+			var n int64
+			if err := json.Unmarshal(v, &n); err != nil || n < 0 {
+				return "", 0, invalid("version", "must be the config version the change was made from, as GET /admin/config gives it")
+			}
+			after = n
+		case k != "yaml" && !viewFields[k]:
+			return "", 0, invalid(k, "unknown field: the body is {\"yaml\": …, \"version\": N} (as GET /admin/config returns it), or the config itself without a \"yaml\" key")
+		}
+	}
+	return text, after, nil
 }
 
 func blockStyle(n *yaml.Node) {
@@ -167,7 +230,7 @@ func (h *handler) configHistory(w http.ResponseWriter, r *http.Request, _ *call)
 	}
 	list, err := h.config.History(r.Context(), limit, before)
 	if err != nil {
-		h.configError(w, r, err, "")
+		h.configError(w, r, err, "", false)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": list})
@@ -179,16 +242,34 @@ func (h *handler) rollbackConfig(w http.ResponseWriter, r *http.Request, c *call
 		writeError(w, invalid("version", "must be a version number, got %q", c.id))
 		return
 	}
-	v, err := h.config.Rollback(r.Context(), n, c.who.name)
+	after, aerr := ifMatch(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	v, err := h.config.Rollback(r.Context(), n, c.who.name, after)
 	if err != nil {
-		h.configError(w, r, err, c.id)
+		h.configError(w, r, err, c.id, true)
 		return
 	}
 	h.log.Info("admin: config rolled back", "to", n, "version", v.Version, "by", c.who.name)
-	writeJSON(w, http.StatusOK, v)
+	writeConfigView(w, v)
 }
 
-func (h *handler) configError(w http.ResponseWriter, r *http.Request, err error, id string) {
+// configError answers err; a version conflict is a 412 when the version
+// came in If-Match (an HTTP precondition), else a 409.
+func (h *handler) configError(w http.ResponseWriter, r *http.Request, err error, id string, fromHeader bool) {
+	var vc *store.VersionConflictError
+	if errors.As(err, &vc) {
+		e := errf(http.StatusConflict, "conflict_error", "config_version_conflict",
+			fmt.Sprintf("the configuration changed: this change was made from version %d, but the newest is version %d; GET /admin/config and apply the change to it", vc.After, vc.Newest))
+		if fromHeader {
+			e.Status = http.StatusPreconditionFailed
+			w.Header().Set("ETag", versionTag(vc.Newest))
+		}
+		writeError(w, e)
+		return
+	}
 	var inv *InvalidConfigError
 	if errors.As(err, &inv) {
 		e := errf(http.StatusBadRequest, "invalid_request_error", "invalid_config", inv.Error())

@@ -134,7 +134,7 @@ func (a *App) initial(ctx context.Context, cfg *config.Config) (*generation, err
 		}
 		if last == nil || last.Hash != hashText(text) {
 			last = &store.ConfigVersion{Author: store.SourceFile, Source: store.SourceFile, YAML: text}
-			if err := st.AddConfigVersion(ctx, last); err != nil {
+			if err := st.AddConfigVersion(ctx, last, store.AnyVersion); err != nil {
 				return nil, fmt.Errorf("config versions: %w", err)
 			}
 		}
@@ -222,7 +222,7 @@ func (a *App) Reload(ctx context.Context) error {
 		a.report(store.SourceFile, 0, err)
 		return err
 	}
-	_, err = a.commit(ctx, string(data), store.SourceFile, store.SourceFile)
+	_, err = a.commit(ctx, string(data), store.SourceFile, store.SourceFile, store.AnyVersion)
 	return err
 }
 
@@ -252,13 +252,29 @@ func (a *App) watchFile(ctx context.Context) {
 
 // commit validates text, builds its generation, records it as a new
 // version (with a store) and serves it. Text equal to the running
-// version's is a no-op.
-func (a *App) commit(ctx context.Context, text, source, author string) (*generation, error) {
+// version's is a no-op. Unless after is store.AnyVersion, text was made
+// from version after and is recorded only while that is the newest.
+func (a *App) commit(ctx context.Context, text, source, author string, after int64) (*generation, error) {
 	a.applying.Lock()
 	defer a.applying.Unlock()
 	cur := a.gen.Load()
 	if cur.text == text && (a.base.store == nil || cur.meta.Version != 0) {
-		return cur, nil
+		if after == store.AnyVersion || a.base.store == nil {
+			return cur, nil
+		}
+		// Made from the newest version and equal to the running one: a
+		// no-op, if the running one is the newest (this replica may not
+		// have applied another's change yet).
+		newest, err := a.newestVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if newest != after {
+			return nil, &store.VersionConflictError{After: after, Newest: newest}
+		}
+		if cur.meta.Version == newest {
+			return cur, nil
+		}
 	}
 	if st := a.base.store; st != nil && source == store.SourceFile {
 		// Every replica sees the same file change: record it once.
@@ -276,7 +292,7 @@ func (a *App) commit(ctx context.Context, text, source, author string) (*generat
 			g.text = text
 			if st := a.base.store; st != nil {
 				v := &store.ConfigVersion{Author: author, Source: source, YAML: text}
-				if err := st.AddConfigVersion(ctx, v); err != nil {
+				if err := st.AddConfigVersion(ctx, v, after); err != nil {
 					g.release()
 					return nil, fmt.Errorf("config versions: %w", err)
 				}
@@ -290,6 +306,18 @@ func (a *App) commit(ctx context.Context, text, source, author string) (*generat
 	}
 	a.report(source, 0, err)
 	return nil, err
+}
+
+// newestVersion is the newest stored version's number (0: none).
+func (a *App) newestVersion(ctx context.Context) (int64, error) {
+	latest, err := a.base.store.LatestConfigVersion(ctx, "")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("config versions: %w", err)
+	}
+	return latest.Version, nil
 }
 
 // applyLatest serves the newest stored version if it is newer than the
@@ -368,13 +396,30 @@ func (s *configService) view(g *generation) (*admin.ConfigView, error) {
 	return v, nil
 }
 
-func (s *configService) Put(ctx context.Context, text, author string) (*admin.ConfigView, error) {
-	return s.put(ctx, text, store.SourceAPI, author)
+func (s *configService) Put(ctx context.Context, text, author string, after int64) (*admin.ConfigView, error) {
+	return s.put(ctx, text, store.SourceAPI, author, after)
 }
 
-func (s *configService) put(ctx context.Context, text, source, author string) (*admin.ConfigView, error) {
+// put commits text after restoring its masked secrets from the version it
+// was made from: after when given (this replica may still run an older
+// one), else the running version.
+func (s *configService) put(ctx context.Context, text, source, author string, after int64) (*admin.ConfigView, error) {
 	cur := s.app().gen.Load()
 	prev := cur.text
+	if after != store.AnyVersion && after != cur.meta.Version {
+		switch v, err := s.app().base.store.ConfigVersion(ctx, after); {
+		case err == nil:
+			prev = v.YAML
+		case errors.Is(err, store.ErrNotFound):
+			newest, err := s.app().newestVersion(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, &store.VersionConflictError{After: after, Newest: newest}
+		default:
+			return nil, fmt.Errorf("config versions: %w", err)
+		}
+	}
 	if prev == "" {
 		b, _ := yaml.Marshal(cur.cfg)
 		prev = string(b)
@@ -383,19 +428,19 @@ func (s *configService) put(ctx context.Context, text, source, author string) (*
 	if err != nil {
 		return nil, &admin.InvalidConfigError{Err: err}
 	}
-	g, err := s.app().commit(ctx, text, source, author)
+	g, err := s.app().commit(ctx, text, source, author, after)
 	if err != nil {
 		return nil, err
 	}
 	return s.view(g)
 }
 
-func (s *configService) Rollback(ctx context.Context, version int64, author string) (*admin.ConfigView, error) {
+func (s *configService) Rollback(ctx context.Context, version int64, author string, after int64) (*admin.ConfigView, error) {
 	v, err := s.app().base.store.ConfigVersion(ctx, version)
 	if err != nil {
 		return nil, err
 	}
-	return s.put(ctx, v.YAML, store.SourceRollback, author)
+	return s.put(ctx, v.YAML, store.SourceRollback, author, after)
 }
 
 func (s *configService) History(ctx context.Context, limit int, before int64) ([]admin.ConfigChange, error) {

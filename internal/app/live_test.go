@@ -98,6 +98,14 @@ func newLive(t *testing.T, storeURL string) *live {
 // start runs an App on the file (several may share one store: replicas).
 func (l *live) start(opts ...Option) *App {
 	l.t.Helper()
+	a, _ := l.run(true, opts...)
+	return a
+}
+
+// run is start, and serves the App at the URL it returns; without
+// background work the App never applies other replicas' versions.
+func (l *live) run(background bool, opts ...Option) (*App, string) {
+	l.t.Helper()
 	src := Source{Path: l.path, Getenv: func(string) string { return "" }}
 	cfg, err := config.LoadWith(l.path, src.Getenv, nil)
 	if err != nil {
@@ -112,7 +120,9 @@ func (l *live) start(opts ...Option) *App {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.RunBackground(ctx)
+		if background {
+			a.RunBackground(ctx)
+		}
 	}()
 	srv := httptest.NewServer(a.Handler())
 	l.t.Cleanup(func() {
@@ -124,7 +134,7 @@ func (l *live) start(opts ...Option) *App {
 	if l.app == nil {
 		l.app, l.url = a, srv.URL
 	}
-	return a
+	return a, srv.URL
 }
 
 // chat sends one chat completion for model to the gateway at url and
@@ -286,7 +296,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	flips := 0
 	for i := range 20 {
 		time.Sleep(100 * time.Millisecond)
-		if _, err := l.app.commit(context.Background(), texts[(i+1)%2], "file", "file"); err != nil {
+		if _, err := l.app.commit(context.Background(), texts[(i+1)%2], "file", "file", store.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
 		flips++
@@ -302,9 +312,19 @@ func TestReloadUnderLoad(t *testing.T) {
 // adminCall calls the admin API with key and decodes the JSON answer.
 func adminCall(t *testing.T, url, method, path, key, contentType, body string) (int, map[string]any) {
 	t.Helper()
+	st, _, out := adminDo(t, url, method, path, key, nil, contentType, body)
+	return st, out
+}
+
+// adminDo is adminCall with request headers, returning the answer's too.
+func adminDo(t *testing.T, url, method, path, key string, header http.Header, contentType, body string) (int, http.Header, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	if contentType != "" {
@@ -319,7 +339,83 @@ func adminCall(t *testing.T, url, method, path, key, contentType, body string) (
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
+}
+
+// ifMatch is an If-Match header naming version v.
+func ifMatch(v string) http.Header { return http.Header{"If-Match": {v}} }
+
+// Edits made from a version that is no longer the newest are refused with
+// nothing stored: 412 for If-Match, 409 for the body's "version".
+func TestAdminConfigPreconditions(t *testing.T) {
+	l := newLive(t, "sqlite://"+filepath.Join(t.TempDir(), "tg.db"))
+	l.start()
+	st, h, cur := adminDo(t, l.url, "GET", "/admin/config", opsKey, nil, "", "")
+	if st != 200 || h.Get("ETag") != `"1"` {
+		t.Fatalf("GET: %d ETag %q", st, h.Get("ETag"))
+	}
+	text := cur["yaml"].(string)
+
+	st, h, v := adminDo(t, l.url, "PUT", "/admin/config", opsKey, ifMatch(`"1"`), "application/yaml", text+"aliases:\n  fast: gpt\n")
+	if st != 200 || v["version"] != 2.0 || h.Get("ETag") != `"2"` {
+		t.Fatalf("PUT if-match 1: %d %v ETag %q", st, v, h.Get("ETag"))
+	}
+	// A second editor who also started from version 1 loses nothing and
+	// changes nothing: 412, told the newest version.
+	st, h, e := adminDo(t, l.url, "PUT", "/admin/config", opsKey, ifMatch(`"1"`), "application/yaml", text+"aliases:\n  slow: gpt\n")
+	errObj, _ := e["error"].(map[string]any)
+	if st != 412 || errObj["code"] != "config_version_conflict" || h.Get("ETag") != `"2"` ||
+		!strings.Contains(errObj["message"].(string), "made from version 1, but the newest is version 2") {
+		t.Fatalf("stale If-Match: %d %v ETag %q", st, e, h.Get("ETag"))
+	}
+	if st, _ := chat(t, l.url, "fast", false); st != 200 {
+		t.Fatalf("the first edit must be serving: %d", st)
+	}
+	if st, _ := chat(t, l.url, "slow", false); st != 404 {
+		t.Fatalf("the refused edit must not be serving: %d", st)
+	}
+	// The same through the body's version (a GET answer, edited): 409.
+	view, _ := json.Marshal(map[string]any{"version": 1, "yaml": text})
+	if st, e := adminCall(t, l.url, "PUT", "/admin/config", opsKey, "application/json", string(view)); st != 409 || e["error"].(map[string]any)["code"] != "config_version_conflict" {
+		t.Fatalf("stale body version: %d %v", st, e)
+	}
+	// The whole GET answer of the newest version, edited, goes through.
+	_, cur = adminCall(t, l.url, "GET", "/admin/config", opsKey, "", "")
+	cur["yaml"] = cur["yaml"].(string) + "  slow: gpt\n"
+	view, _ = json.Marshal(cur)
+	if st, v := adminCall(t, l.url, "PUT", "/admin/config", opsKey, "application/json", string(view)); st != 200 || v["version"] != 3.0 {
+		t.Fatalf("PUT of the edited view: %d %v", st, v)
+	}
+	if st, _ := chat(t, l.url, "slow", false); st != 200 {
+		t.Fatalf("after the edited view: %d", st)
+	}
+	// Rollback takes If-Match too.
+	if st, _, _ := adminDo(t, l.url, "POST", "/admin/config/rollback/1", opsKey, ifMatch(`"2"`), "", ""); st != 412 {
+		t.Fatalf("stale rollback: %d", st)
+	}
+	if st, h, v := adminDo(t, l.url, "POST", "/admin/config/rollback/1", opsKey, ifMatch(`W/"3"`), "", ""); st != 200 || v["version"] != 4.0 || h.Get("ETag") != `"4"` {
+		t.Fatalf("rollback if-match 3: %d %v", st, v)
+	}
+	// Resending the running config from the newest version is a no-op;
+	// from an older one, a conflict.
+	_, cur = adminCall(t, l.url, "GET", "/admin/config", opsKey, "", "")
+	if st, _, v := adminDo(t, l.url, "PUT", "/admin/config", opsKey, ifMatch(`"4"`), "application/yaml", cur["yaml"].(string)); st != 200 || v["version"] != 4.0 {
+		t.Fatalf("unchanged PUT: %d %v", st, v)
+	}
+	if st, _, _ := adminDo(t, l.url, "PUT", "/admin/config", opsKey, ifMatch(`"3"`), "application/yaml", cur["yaml"].(string)); st != 412 {
+		t.Fatalf("unchanged PUT from an old version: %d", st)
+	}
+	// Malformed preconditions are 400s.
+	if st, _, _ := adminDo(t, l.url, "PUT", "/admin/config", opsKey, ifMatch("4"), "application/yaml", cur["yaml"].(string)); st != 400 {
+		t.Fatalf("unquoted If-Match: %d", st)
+	}
+	view, _ = json.Marshal(map[string]any{"version": 3, "yaml": cur["yaml"]})
+	if st, _, e := adminDo(t, l.url, "PUT", "/admin/config", opsKey, ifMatch(`"4"`), "application/json", string(view)); st != 400 || e["error"].(map[string]any)["param"] != "version" {
+		t.Fatalf("body and If-Match disagree: %d %v", st, e)
+	}
+	if st, h := adminCall(t, l.url, "GET", "/admin/config/history", opsKey, "", ""); st != 200 || len(h["data"].([]any)) != 4 {
+		t.Fatalf("history: %d %v", st, h)
+	}
 }
 
 func TestAdminConfigAPI(t *testing.T) {
@@ -425,6 +521,36 @@ func TestAdminConfigAPI(t *testing.T) {
 	}
 	if st, _ := adminCall(t, l.url, "POST", "/admin/config/rollback/x", opsKey, "", ""); st != 400 {
 		t.Fatalf("rollback to a bad version: %d", st)
+	}
+}
+
+// An edit sent to a replica that still runs an older version gets its
+// masked secrets from the version it was made from, not the running one.
+func TestPutOnAStaleReplica(t *testing.T) {
+	l := newLive(t, "sqlite://"+filepath.Join(t.TempDir(), "tg.db"))
+	l.start()
+	stale, staleURL := l.run(false) // never applies the other replica's versions
+	// Version 2, made on the first replica, rotates the upstream key.
+	if st, v := adminCall(t, l.url, "PUT", "/admin/config", opsKey, "application/yaml", l.cfgText(keyB, "oai", "")); st != 200 || v["version"] != 2.0 {
+		t.Fatalf("PUT v2: %d %v", st, v)
+	}
+	_, cur := adminCall(t, l.url, "GET", "/admin/config", opsKey, "", "")
+	if stale.ConfigVersion() != 1 {
+		t.Fatalf("the stale replica runs version %d", stale.ConfigVersion())
+	}
+	// Version 2's masked text, edited, sent to the replica still on 1.
+	edited := cur["yaml"].(string) + "aliases:\n  fast: gpt\n"
+	st, _, v := adminDo(t, staleURL, "PUT", "/admin/config", opsKey, ifMatch(`"2"`), "application/yaml", edited)
+	if st != 200 || v["version"] != 3.0 {
+		t.Fatalf("PUT v3 on the stale replica: %d %v", st, v)
+	}
+	if st, _ := chat(t, staleURL, "fast", false); st != 200 || lastKey(l.oai) != keyB {
+		t.Fatalf("version 3 must keep version 2's key: %d key %q", st, lastKey(l.oai))
+	}
+	// From a version that does not exist: a conflict naming the newest.
+	if st, _, e := adminDo(t, staleURL, "PUT", "/admin/config", opsKey, ifMatch(`"9"`), "application/yaml", edited); st != 412 ||
+		!strings.Contains(e["error"].(map[string]any)["message"].(string), "the newest is version 3") {
+		t.Fatalf("PUT from version 9: %d %v", st, e)
 	}
 }
 
@@ -581,7 +707,7 @@ func TestCacheSurvivesReload(t *testing.T) {
 	if got := send(); got != "miss" {
 		t.Fatalf("first: %q", got)
 	}
-	if _, err := l.app.commit(context.Background(), l.cfgText(keyA, "oai", "cache: {all_models: true}\naliases: {fast: gpt}\n"), "file", "file"); err != nil {
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyA, "oai", "cache: {all_models: true}\naliases: {fast: gpt}\n"), "file", "file", store.AnyVersion); err != nil {
 		t.Fatal(err)
 	}
 	if got := send(); got != "hit" || l.oai.Posts() != 1 {
@@ -590,7 +716,7 @@ func TestCacheSurvivesReload(t *testing.T) {
 
 	off := newLive(t, "")
 	off.start()
-	if _, err := off.app.commit(context.Background(), off.cfgText(keyA, "oai", "cache: {all_models: true}\n"), "file", "file"); err == nil || !strings.Contains(err.Error(), "restart") {
+	if _, err := off.app.commit(context.Background(), off.cfgText(keyA, "oai", "cache: {all_models: true}\n"), "file", "file", store.AnyVersion); err == nil || !strings.Contains(err.Error(), "restart") {
 		t.Fatalf("turning the cache on live: %v", err)
 	}
 }
@@ -602,7 +728,7 @@ func TestStartFallsBackToTheFile(t *testing.T) {
 	l := newLive(t, "sqlite://"+filepath.Join(t.TempDir(), "tg.db"))
 	first := l.start()
 	bad := l.cfgText(keyB, "oai", "targets:\n  t: {provider: oai, model: x}\npolicies:\n  - {when: \"request.nope(\", target: t}\n")
-	if err := first.base.store.AddConfigVersion(context.Background(), &store.ConfigVersion{Author: "x", Source: store.SourceAPI, YAML: bad}); err != nil {
+	if err := first.base.store.AddConfigVersion(context.Background(), &store.ConfigVersion{Author: "x", Source: store.SourceAPI, YAML: bad}, store.AnyVersion); err != nil {
 		t.Fatal(err)
 	}
 	first.Close()
@@ -618,10 +744,10 @@ func TestReloadMetrics(t *testing.T) {
 	const tel = "telemetry: {metrics: {enabled: true}}\n"
 	l.write(l.cfgText(keyA, "oai", tel))
 	l.start()
-	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", tel), "file", "file"); err != nil {
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", tel), "file", "file", store.AnyVersion); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "nope", tel), "api", "ops"); err == nil {
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "nope", tel), "api", "ops", store.AnyVersion); err == nil {
 		t.Fatal("invalid config applied")
 	}
 	resp, err := http.Get(l.url + "/metrics")
@@ -653,13 +779,13 @@ func TestReloadKeepsOpenBreakers(t *testing.T) {
 		t.Fatalf("failing upstream: %d", code)
 	}
 	l.oai.Set(testupstream.Reply{Text: "ok"})
-	if _, err := l.app.commit(context.Background(), l.cfgText(keyA, "oai", breaker+"aliases: {fast: gpt}\n"), "file", "file"); err != nil {
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyA, "oai", breaker+"aliases: {fast: gpt}\n"), "file", "file", store.AnyVersion); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := chat(t, l.url, "gpt", false); code != 503 || l.oai.Posts() != 1 {
 		t.Fatalf("after an unrelated change: %d, upstream posts %d (want the open breaker kept: 503, 1)", code, l.oai.Posts())
 	}
-	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", breaker), "file", "file"); err != nil {
+	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", breaker), "file", "file", store.AnyVersion); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := chat(t, l.url, "gpt", false); code != 200 || l.oai.Posts() != 2 {

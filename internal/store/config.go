@@ -22,18 +22,35 @@ func scanConfig(scan func(...any) error) (ConfigVersion, error) {
 	return v, err
 }
 
-func (s *sqlStore) AddConfigVersion(ctx context.Context, v *ConfigVersion) error {
+func (s *sqlStore) AddConfigVersion(ctx context.Context, v *ConfigVersion, after int64) error {
 	sum := sha256.Sum256([]byte(v.YAML))
 	v.Hash = hex.EncodeToString(sum[:])
 	v.CreatedAt = now()
+	d := s.db.dialect()
 	return s.db.tx(ctx, func(q querier) error {
+		if d.lockConfig != "" {
+			if _, err := q.exec(ctx, d.lockConfig); err != nil {
+				return fmt.Errorf("add config version: lock: %w", err)
+			}
+		}
+		if after != AnyVersion {
+			var newest int64
+			err := q.query(ctx, "SELECT COALESCE(MAX(version), 0) FROM config_versions", nil,
+				func(scan func(...any) error) error { return scan(&newest) })
+			if err != nil {
+				return fmt.Errorf("add config version: %w", err)
+			}
+			if newest != after {
+				return &VersionConflictError{After: after, Newest: newest}
+			}
+		}
 		err := q.query(ctx, "INSERT INTO config_versions (author, source, yaml, hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING version",
 			[]any{v.Author, v.Source, v.YAML, v.Hash, v.CreatedAt}, func(scan func(...any) error) error { return scan(&v.Version) })
 		if err != nil {
 			return fmt.Errorf("add config version: %w", err)
 		}
-		if n := s.db.dialect().notify; n != "" {
-			if _, err := q.exec(ctx, n); err != nil {
+		if d.notify != "" {
+			if _, err := q.exec(ctx, d.notify); err != nil {
 				return fmt.Errorf("notify config version: %w", err)
 			}
 		}

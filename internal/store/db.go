@@ -50,6 +50,11 @@ type dialect struct {
 	hour, dayStart string
 	// notify is the statement that announces a new config version, if any.
 	notify string
+	// lockConfig, run first in the transaction that adds a config version,
+	// orders those transactions (SQLite: BEGIN IMMEDIATE already does), so
+	// versions commit in number order and a version-conditional add sees
+	// the true newest version. Readers are not blocked.
+	lockConfig string
 }
 
 var (
@@ -64,11 +69,12 @@ var (
 	postgresDialect = &dialect{
 		ddl: strings.NewReplacer("{{timestamp}}", "TIMESTAMPTZ", "{{seq}}", "BIGSERIAL PRIMARY KEY",
 			"{{epoch_day}}", "FLOOR(EXTRACT(EPOCH FROM time) / 86400)::BIGINT"),
-		day:      "to_char(u.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-		hour:     "FLOOR(EXTRACT(EPOCH FROM u.time) / 3600)::BIGINT",
-		dayStart: "FLOOR(EXTRACT(EPOCH FROM u.time) / 86400)::BIGINT",
-		collate:  ` COLLATE "C"`,
-		notify:   "SELECT pg_notify('" + configChannel + "', '')",
+		day:        "to_char(u.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+		hour:       "FLOOR(EXTRACT(EPOCH FROM u.time) / 3600)::BIGINT",
+		dayStart:   "FLOOR(EXTRACT(EPOCH FROM u.time) / 86400)::BIGINT",
+		collate:    ` COLLATE "C"`,
+		notify:     "SELECT pg_notify('" + configChannel + "', '')",
+		lockConfig: "LOCK TABLE config_versions IN SHARE ROW EXCLUSIVE MODE",
 	}
 )
 

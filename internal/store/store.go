@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -16,6 +17,21 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned for a duplicate id (and, for keys, a duplicate
 // hash). Names need not be unique.
 var ErrConflict = errors.New("conflict")
+
+// AnyVersion makes AddConfigVersion store its version whatever the newest
+// one is.
+const AnyVersion int64 = -1
+
+// VersionConflictError is AddConfigVersion refusing a version made from one
+// that is no longer the newest.
+type VersionConflictError struct {
+	After  int64 // the version the caller started from (0: none)
+	Newest int64 // the newest stored version (0: none)
+}
+
+func (e *VersionConflictError) Error() string {
+	return fmt.Sprintf("config version conflict: made from version %d, but the newest is %d", e.After, e.Newest)
+}
 
 // ErrStale is returned by Update* when the record changed since it was
 // read (its UpdatedAt no longer matches): read it again and reapply.
@@ -226,8 +242,11 @@ type Store interface {
 
 	// AddConfigVersion stores v as the newest version, setting Version,
 	// Hash and CreatedAt, and tells every WatchConfig (PostgreSQL: NOTIFY
-	// in the same transaction).
-	AddConfigVersion(ctx context.Context, v *ConfigVersion) error
+	// in the same transaction). Unless after is AnyVersion, it stores v
+	// only while the newest version is after (0: none yet) and returns a
+	// *VersionConflictError otherwise; the check and the insert are one
+	// step for every process sharing the store.
+	AddConfigVersion(ctx context.Context, v *ConfigVersion, after int64) error
 	// ConfigVersion returns one version.
 	ConfigVersion(ctx context.Context, version int64) (*ConfigVersion, error)
 	// LatestConfigVersion returns the newest version from source ("": any),
