@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidegate/tidegate/internal/dialect/anthropic"
@@ -45,59 +44,11 @@ func randHex(n int) string {
 
 // ---- PostgreSQL and Redis, each test with its own schema and prefix ----
 
-func postgresBase() string {
-	if u := os.Getenv("TIDEGATE_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 func redisURL() string {
 	if u := os.Getenv("TIDEGATE_TEST_REDIS"); u != "" {
 		return u
 	}
 	return "redis://127.0.0.1:6379/0"
-}
-
-// pgSchema creates a schema of its own for the test (dropped with
-// everything in it when the test ends) and returns a store URL that uses
-// it. It skips when PostgreSQL is not reachable.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	base := postgresBase()
-	conn, err := pgx.Connect(ctx, withParam(base, "connect_timeout", "2"))
-	if err != nil {
-		t.Skipf("PostgreSQL is not reachable at %s (set TIDEGATE_TEST_POSTGRES): %v", redactURL(base), err)
-	}
-	defer conn.Close(context.Background())
-	schema := "tgtest_" + randHex(6)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withParam(base, "search_path", schema)
-}
-
-func withParam(u, k, v string) string {
-	sep := "?"
-	if strings.Contains(u, "?") {
-		sep = "&"
-	}
-	return u + sep + url.QueryEscape(k) + "=" + url.QueryEscape(v)
 }
 
 func redactURL(s string) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/testbinary"
+	"github.com/tidegate/tidegate/internal/testpg"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -69,7 +70,7 @@ func hammer(replicas []*testbinary.Process, n int, path, key, body string) []res
 // and checks that limits, budgets, usage and revocation hold across them.
 func TestMultiReplica(t *testing.T) {
 	bin.Need(t)
-	storeURL := pgSchema(t)
+	storeURL := testpg.Schema(t)
 	prefix, rc := redisPrefix(t)
 
 	upA := testupstream.New("openai") // model fast

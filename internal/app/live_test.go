@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/tidegate/tidegate/internal/config"
 	"github.com/tidegate/tidegate/internal/store"
+	"github.com/tidegate/tidegate/internal/testpg"
 	"github.com/tidegate/tidegate/internal/testupstream"
 )
 
@@ -595,50 +595,10 @@ func TestPutUnmasksOnlyMatchingSecrets(t *testing.T) {
 	}
 }
 
-// postgresURL creates a schema of its own in the test PostgreSQL (skipped
-// when there is none, unless TIDEGATE_TEST_POSTGRES requires it) and
-// returns a URL that uses it; the schema is dropped afterwards.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base, required := os.Getenv("TIDEGATE_TEST_POSTGRES"), true
-	if base == "" {
-		base, required = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if required {
-			t.Fatalf("PostgreSQL at TIDEGATE_TEST_POSTGRES: %v", err)
-		}
-		t.Skipf("no PostgreSQL at %s (%v); set TIDEGATE_TEST_POSTGRES to require one", base, err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("tg_live_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			defer c.Close(ctx)
-			if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
-
 // Two replicas share PostgreSQL: a version PUT on one is served by the
 // other within a second (LISTEN/NOTIFY).
 func TestReplicasConverge(t *testing.T) {
-	l := newLive(t, postgresURL(t))
+	l := newLive(t, testpg.Schema(t))
 	a := l.start()
 	b := l.start()
 	srvB := httptest.NewServer(b.Handler())

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -17,67 +15,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tidegate/tidegate/internal/testpg"
 )
 
 // Every behavioural test runs against each backend: SQLite in a temporary
-// file, and PostgreSQL in a schema of its own (dropped afterwards).
-//
-// PostgreSQL is at TIDEGATE_TEST_POSTGRES, or at defaultPostgres when that
-// is unset; it is skipped when unreachable unless TIDEGATE_TEST_POSTGRES
-// is set, in which case that is a failure.
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// file, and PostgreSQL in a schema of its own (testpg.Schema: skipped
+// without a server unless TIDEGATE_TEST_POSTGRES asks for one).
 
 func eachBackend(t *testing.T, fn func(t *testing.T, url string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
 		fn(t, "sqlite://"+filepath.Join(t.TempDir(), "tidegate.db"))
 	})
-	t.Run("postgres", func(t *testing.T) { fn(t, postgresURL(t)) })
-}
-
-// postgresURL creates a fresh schema and returns a URL whose connections
-// use it (search_path becomes a runtime parameter of every connection).
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base, required := os.Getenv("TIDEGATE_TEST_POSTGRES"), true
-	if base == "" {
-		base, required = defaultPostgres, false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if required {
-			t.Fatalf("PostgreSQL at TIDEGATE_TEST_POSTGRES: %v", err)
-		}
-		t.Skipf("skipping the PostgreSQL variant: no server at %s (%v); set TIDEGATE_TEST_POSTGRES to require one", defaultPostgres, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "tg_test_" + hex.EncodeToString(b) // generated, safe to splice
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	t.Run("postgres", func(t *testing.T) { fn(t, testpg.Schema(t)) })
 }
 
 func open(t *testing.T, url string) Store {
