@@ -67,6 +67,16 @@ func (r response) String() string { return fmt.Sprintf("HTTP %d %s", r.Status, r
 
 func do(t *testing.T, method, url, body string) response {
 	t.Helper()
+	var h http.Header
+	if body != "" {
+		h = http.Header{"Content-Type": {"application/json"}}
+	}
+	return doWith(t, method, url, h, body)
+}
+
+// doWith is do with request headers of the caller's.
+func doWith(t *testing.T, method, url string, h http.Header, body string) response {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -75,8 +85,8 @@ func do(t *testing.T, method, url, body string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
