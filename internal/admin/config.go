@@ -39,6 +39,15 @@ type ConfigChange struct {
 	Diff string `json:"diff"`
 }
 
+// ConfigCheck is a dry run's answer: the config would be accepted.
+type ConfigCheck struct {
+	Valid       bool     `json:"valid"`        // always true: a refused config is an error
+	FromVersion int64    `json:"from_version"` // the version the change was made from (else the running one)
+	Changed     bool     `json:"changed"`      // false: storing it would be a no-op
+	Diff        string   `json:"diff"`         // unified diff from FromVersion, secrets masked
+	Warnings    []string `json:"warnings"`     // the OpenAPI specs' warnings (tidegate lint's)
+}
+
 // ConfigService is the live configuration behind /admin/config.
 type ConfigService interface {
 	Current(ctx context.Context) (*ConfigView, error)
@@ -48,7 +57,13 @@ type ConfigService interface {
 	// stored only while that is the newest (*store.VersionConflictError
 	// otherwise); its masked secrets are then restored from that version.
 	Put(ctx context.Context, text, author string, after int64) (*ConfigView, error)
+	// Check is Put's validation and precondition without storing or
+	// serving anything.
+	Check(ctx context.Context, text string, after int64) (*ConfigCheck, error)
 	History(ctx context.Context, limit int, before int64) ([]ConfigChange, error)
+	// Version shows one stored version (store.ErrNotFound when there is
+	// none); Config is nil when it no longer validates here.
+	Version(ctx context.Context, version int64) (*ConfigView, error)
 	// Rollback makes version the newest again (as a new version), under
 	// the same condition on after as Put; store.ErrNotFound when there is
 	// no such version.
@@ -70,6 +85,8 @@ func (h *handler) configRoute(parts []string) (route, string) {
 		return route{http.MethodGet: h.getConfig, http.MethodPut: h.putConfig}, ""
 	case len(parts) == 2 && parts[1] == "history":
 		return route{http.MethodGet: h.configHistory}, ""
+	case len(parts) == 3 && parts[1] == "history":
+		return route{http.MethodGet: h.configVersion}, parts[2]
 	case len(parts) == 3 && parts[1] == "rollback":
 		return route{http.MethodPost: h.rollbackConfig}, parts[2]
 	}
@@ -109,7 +126,8 @@ func ifMatch(r *http.Request) (int64, *apiError) {
 }
 
 // putConfig takes the config as YAML, as a JSON object, or as
-// {"yaml": "<text>", "version": N} (what GET returns, edited).
+// {"yaml": "<text>", "version": N} (what GET returns, edited). With
+// ?dry_run=true it only checks it.
 func (h *handler) putConfig(w http.ResponseWriter, r *http.Request, c *call) {
 	data, err := io.ReadAll(r.Body) // bounded and read by ServeHTTP
 	if err != nil {
@@ -117,6 +135,11 @@ func (h *handler) putConfig(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	header, aerr := ifMatch(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	dry, aerr := boolParam(r, "dry_run")
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -133,6 +156,15 @@ func (h *handler) putConfig(w http.ResponseWriter, r *http.Request, c *call) {
 			return
 		}
 		after = body
+	}
+	if dry {
+		check, err := h.config.Check(r.Context(), text, after)
+		if err != nil {
+			h.configError(w, r, err, "", header != store.AnyVersion)
+			return
+		}
+		writeJSON(w, http.StatusOK, check)
+		return
 	}
 	v, err := h.config.Put(r.Context(), text, c.who.name, after)
 	if err != nil {
@@ -234,6 +266,33 @@ func (h *handler) configHistory(w http.ResponseWriter, r *http.Request, _ *call)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": list})
+}
+
+// boolParam reads a true/false query parameter (absent: false).
+func boolParam(r *http.Request, name string) (bool, *apiError) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, invalid(name, "must be true or false, got %q", s)
+	}
+	return b, nil
+}
+
+func (h *handler) configVersion(w http.ResponseWriter, r *http.Request, c *call) {
+	n, err := strconv.ParseInt(c.id, 10, 64)
+	if err != nil || n < 1 {
+		writeError(w, invalid("version", "must be a version number, got %q", c.id))
+		return
+	}
+	v, err := h.config.Version(r.Context(), n)
+	if err != nil {
+		h.configError(w, r, err, c.id, false)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (h *handler) rollbackConfig(w http.ResponseWriter, r *http.Request, c *call) {

@@ -373,66 +373,135 @@ func (s *configService) Current(context.Context) (*admin.ConfigView, error) {
 }
 
 func (s *configService) view(g *generation) (*admin.ConfigView, error) {
-	masked := g.cfg.Masked().Marshal()
-	v := &admin.ConfigView{Version: g.meta.Version, Author: g.meta.Author, Source: g.meta.Source}
-	if !g.meta.CreatedAt.IsZero() {
-		t := g.meta.CreatedAt
+	return viewOf(g.meta, g.text, g.cfg)
+}
+
+// viewOf shows a version: its meta, its text (cfg's own YAML when it has
+// none: zero-config) and cfg, the effective config (nil: not shown), all
+// with secrets masked.
+func viewOf(meta store.ConfigVersion, text string, cfg *config.Config) (*admin.ConfigView, error) {
+	v := &admin.ConfigView{Version: meta.Version, Author: meta.Author, Source: meta.Source}
+	if !meta.CreatedAt.IsZero() {
+		t := meta.CreatedAt
 		v.CreatedAt = &t
 	}
-	if g.text != "" {
-		text, err := config.MaskYAML(g.text)
-		if err != nil {
-			return nil, err
+	var masked []byte
+	if cfg != nil {
+		masked = cfg.Masked().Marshal()
+		var tree any
+		if err := yaml.Unmarshal(masked, &tree); err != nil {
+			return nil, fmt.Errorf("config view: %w", err)
 		}
-		v.YAML = text
-	} else {
+		v.Config = tree
+	}
+	if text == "" {
 		v.YAML = string(masked)
+		return v, nil
 	}
-	var tree any
-	if err := yaml.Unmarshal(masked, &tree); err != nil {
-		return nil, fmt.Errorf("config view: %w", err)
+	text, err := config.MaskYAML(text)
+	if err != nil {
+		return nil, err
 	}
-	v.Config = tree
+	v.YAML = text
 	return v, nil
+}
+
+// Version shows a stored version; its effective config only when it is
+// still valid here (the environment it expands from may have changed).
+func (s *configService) Version(ctx context.Context, version int64) (*admin.ConfigView, error) {
+	v, err := s.app().base.store.ConfigVersion(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.app().parse(v.YAML)
+	if err != nil {
+		cfg = nil
+	}
+	return viewOf(*v, v.YAML, cfg)
 }
 
 func (s *configService) Put(ctx context.Context, text, author string, after int64) (*admin.ConfigView, error) {
 	return s.put(ctx, text, store.SourceAPI, author, after)
 }
 
-// put commits text after restoring its masked secrets from the version it
-// was made from: after when given (this replica may still run an older
-// one), else the running version.
+// put commits text after restoring its masked secrets (unmask).
 func (s *configService) put(ctx context.Context, text, source, author string, after int64) (*admin.ConfigView, error) {
-	cur := s.app().gen.Load()
-	prev := cur.text
-	if after != store.AnyVersion && after != cur.meta.Version {
-		switch v, err := s.app().base.store.ConfigVersion(ctx, after); {
-		case err == nil:
-			prev = v.YAML
-		case errors.Is(err, store.ErrNotFound):
-			newest, err := s.app().newestVersion(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return nil, &store.VersionConflictError{After: after, Newest: newest}
-		default:
-			return nil, fmt.Errorf("config versions: %w", err)
-		}
-	}
-	if prev == "" {
-		b, _ := yaml.Marshal(cur.cfg)
-		prev = string(b)
-	}
-	text, err := config.Unmask(text, prev)
+	text, _, err := s.unmask(ctx, text, after)
 	if err != nil {
-		return nil, &admin.InvalidConfigError{Err: err}
+		return nil, err
 	}
 	g, err := s.app().commit(ctx, text, source, author, after)
 	if err != nil {
 		return nil, err
 	}
 	return s.view(g)
+}
+
+// unmask restores text's masked secrets from the version it was made
+// from: after when given (this replica may still run an older one), else
+// the running version, whose text (and number) it also returns.
+func (s *configService) unmask(ctx context.Context, text string, after int64) (string, *store.ConfigVersion, error) {
+	cur := s.app().gen.Load()
+	from := &store.ConfigVersion{Version: cur.meta.Version, YAML: cur.text}
+	if after != store.AnyVersion && after != cur.meta.Version {
+		switch v, err := s.app().base.store.ConfigVersion(ctx, after); {
+		case err == nil:
+			from = v
+		case errors.Is(err, store.ErrNotFound):
+			newest, err := s.app().newestVersion(ctx)
+			if err != nil {
+				return "", nil, err
+			}
+			return "", nil, &store.VersionConflictError{After: after, Newest: newest}
+		default:
+			return "", nil, fmt.Errorf("config versions: %w", err)
+		}
+	}
+	prev := from.YAML
+	if prev == "" {
+		b, _ := yaml.Marshal(cur.cfg)
+		prev = string(b)
+	}
+	text, err := config.Unmask(text, prev)
+	if err != nil {
+		return "", nil, &admin.InvalidConfigError{Err: err}
+	}
+	return text, from, nil
+}
+
+// Check is Put without storing or serving anything: what would be refused,
+// the specs' warnings, and the diff from the version the change was made
+// from (else the running one).
+func (s *configService) Check(ctx context.Context, text string, after int64) (*admin.ConfigCheck, error) {
+	text, from, err := s.unmask(ctx, text, after)
+	if err != nil {
+		return nil, err
+	}
+	if after != store.AnyVersion {
+		newest, err := s.app().newestVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if newest != after {
+			return nil, &store.VersionConflictError{After: after, Newest: newest}
+		}
+	}
+	cfg, err := s.app().parse(text)
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := Lint(cfg)
+	if err == nil {
+		_, err = s.app().base.responseCache(cfg)
+	}
+	if err != nil {
+		return nil, &admin.InvalidConfigError{Err: err}
+	}
+	d, err := diff(from.YAML, text, fmt.Sprintf("v%d", from.Version), "proposed")
+	if err != nil {
+		return nil, err
+	}
+	return &admin.ConfigCheck{Valid: true, FromVersion: from.Version, Changed: text != from.YAML, Diff: d, Warnings: append([]string{}, warnings...)}, nil
 }
 
 func (s *configService) Rollback(ctx context.Context, version int64, author string, after int64) (*admin.ConfigView, error) {

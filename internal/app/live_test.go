@@ -524,6 +524,59 @@ func TestAdminConfigAPI(t *testing.T) {
 	}
 }
 
+// A dry run checks an edit as PUT would and shows its diff, storing and
+// serving nothing; each stored version can be read back whole.
+func TestAdminConfigDryRunAndVersions(t *testing.T) {
+	l := newLive(t, "sqlite://"+filepath.Join(t.TempDir(), "tg.db"))
+	l.start()
+	_, cur := adminCall(t, l.url, "GET", "/admin/config", opsKey, "", "")
+	text := cur["yaml"].(string)
+	edited := text + "aliases:\n  fast: gpt\n"
+
+	st, c := adminCall(t, l.url, "PUT", "/admin/config?dry_run=true", opsKey, "application/yaml", edited)
+	d, _ := c["diff"].(string)
+	if st != 200 || c["valid"] != true || c["changed"] != true || c["from_version"] != 1.0 ||
+		!strings.Contains(d, "--- v1") || !strings.Contains(d, "+++ proposed") || !strings.Contains(d, "+aliases:") || c["warnings"] == nil {
+		t.Fatalf("dry run: %d %v", st, c)
+	}
+	if strings.Contains(d, keyA) || strings.Contains(d, opsKey) {
+		t.Fatalf("the diff leaks a secret:\n%s", d)
+	}
+	if st, _ := chat(t, l.url, "fast", false); st != 404 {
+		t.Fatalf("a dry run must not be served: %d", st)
+	}
+	if st, c := adminCall(t, l.url, "PUT", "/admin/config?dry_run=1", opsKey, "application/yaml", text); st != 200 || c["changed"] != false || c["diff"] != "" {
+		t.Fatalf("dry run of the running config: %d %v", st, c)
+	}
+	if st, e := adminCall(t, l.url, "PUT", "/admin/config?dry_run=true", opsKey, "application/yaml", text+"models:\n  x: {provider: nope, model: y}\n"); st != 400 || e["error"].(map[string]any)["code"] != "invalid_config" {
+		t.Fatalf("dry run of an invalid config: %d %v", st, e)
+	}
+	if st, _, _ := adminDo(t, l.url, "PUT", "/admin/config?dry_run=true", opsKey, ifMatch(`"7"`), "application/yaml", edited); st != 412 {
+		t.Fatalf("dry run from a version that is not the newest: %d", st)
+	}
+	if st, e := adminCall(t, l.url, "PUT", "/admin/config?dry_run=perhaps", opsKey, "application/yaml", edited); st != 400 || e["error"].(map[string]any)["param"] != "dry_run" {
+		t.Fatalf("dry_run=perhaps: %d %v", st, e)
+	}
+	if st, h := adminCall(t, l.url, "GET", "/admin/config/history", opsKey, "", ""); st != 200 || len(h["data"].([]any)) != 1 {
+		t.Fatalf("a dry run stored a version: %d %v", st, h)
+	}
+
+	// Version 1, read back after version 2 replaced it.
+	if st, _ := adminCall(t, l.url, "PUT", "/admin/config", opsKey, "application/yaml", edited); st != 200 {
+		t.Fatalf("PUT: %d", st)
+	}
+	st, v1 := adminCall(t, l.url, "GET", "/admin/config/history/1", viewKey, "", "")
+	if st != 200 || v1["version"] != 1.0 || v1["yaml"] != text || v1["author"] != "file" || v1["config"] == nil {
+		t.Fatalf("version 1: %d %v", st, v1)
+	}
+	if st, _ := adminCall(t, l.url, "GET", "/admin/config/history/99", opsKey, "", ""); st != 404 {
+		t.Fatalf("missing version: %d", st)
+	}
+	if st, _ := adminCall(t, l.url, "GET", "/admin/config/history/x", opsKey, "", ""); st != 400 {
+		t.Fatalf("bad version: %d", st)
+	}
+}
+
 // An edit sent to a replica that still runs an older version gets its
 // masked secrets from the version it was made from, not the running one.
 func TestPutOnAStaleReplica(t *testing.T) {
