@@ -46,7 +46,8 @@ type Options struct {
 	// key, user or team (create, update, revoke, rotate, delete), e.g. to
 	// invalidate caches of the request path.
 	OnChange func()
-	// Config serves /admin/config (GET, PUT), /admin/config/history and
+	// Config serves /admin/config (GET, PUT, PUT ?dry_run=true),
+	// /admin/config/history, /admin/config/history/{version} and
 	// /admin/config/rollback/{version}; nil: not served.
 	Config ConfigService
 	// Writes, when set, serialises mutations with other handlers that
