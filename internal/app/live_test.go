@@ -798,6 +798,14 @@ func TestReloadKeepsOpenBreakers(t *testing.T) {
 	if code, _ := chat(t, l.url, "gpt", false); code != 503 || l.oai.Posts() != 1 {
 		t.Fatalf("after an unrelated change: %d, upstream posts %d (want the open breaker kept: 503, 1)", code, l.oai.Posts())
 	}
+	// An empty map is no map: the provider is unchanged.
+	emptyMaps := strings.Replace(l.cfgText(keyA, "oai", breaker), `api_key: "`+keyA+`"`, `api_key: "`+keyA+`", headers: {}, deployments: {}`, 1)
+	if _, err := l.app.commit(context.Background(), emptyMaps, "file", "file", store.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := chat(t, l.url, "gpt", false); code != 503 || l.oai.Posts() != 1 {
+		t.Fatalf("after spelling the provider's absent maps as {}: %d, upstream posts %d (want the open breaker kept: 503, 1)", code, l.oai.Posts())
+	}
 	if _, err := l.app.commit(context.Background(), l.cfgText(keyB, "oai", breaker), "file", "file", store.AnyVersion); err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -135,6 +137,17 @@ type Provider struct {
 	// Responses API callers are relayed to it as they are instead of
 	// being translated to Chat Completions.
 	ResponsesAPI bool `yaml:"responses_api"`
+}
+
+// Same reports whether p and o configure the same upstream the same way,
+// an empty map counting as none (a config read back through the admin API
+// spells an absent map as {}).
+func (p Provider) Same(o Provider) bool {
+	if !maps.Equal(p.Headers, o.Headers) || !maps.Equal(p.Deployments, o.Deployments) {
+		return false
+	}
+	p.Headers, p.Deployments, o.Headers, o.Deployments = nil, nil, nil, nil
+	return reflect.DeepEqual(p, o)
 }
 
 // ModelInfo is what is known about an upstream model.

@@ -2,7 +2,6 @@ package router
 
 import (
 	"math"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -372,7 +371,7 @@ func (r *Router) carriedStates(providers map[string]config.Provider) map[stateKe
 	}
 	out := map[stateKey]*targetState{}
 	for _, st := range r.states.all() {
-		if cur, ok := providers[st.provider]; ok && reflect.DeepEqual(r.providers[st.provider], cur) {
+		if cur, ok := providers[st.provider]; ok && r.providers[st.provider].Same(cur) {
 			out[stateKey{st.provider, st.model}] = st
 		}
 	}

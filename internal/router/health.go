@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -50,7 +49,7 @@ func (h *providerHealth) inherit(from *providerHealth) {
 // unchangedHealth is r's health of provider name if its settings are p
 // (nil r, or changed: nil).
 func (r *Router) unchangedHealth(name string, p config.Provider) *providerHealth {
-	if r == nil || !reflect.DeepEqual(r.providers[name], p) {
+	if r == nil || !r.providers[name].Same(p) {
 		return nil
 	}
 	return r.health[name]
