@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -274,6 +275,41 @@ func TestBrowser(t *testing.T) {
 	}
 	if u := text(t, ctx, "#page"); !strings.Contains(u, "Configuration") {
 		t.Errorf("config page: %s", u)
+	}
+
+	// Two configuration changes through the admin API, then the first
+	// one's diff and a rollback to it from the configuration page.
+	for _, alias := range []string{"first-alias", "second-alias"} {
+		_, cur, _ := send(t, "GET", g.URL+"/admin/config", adminKey, nil)
+		yaml := cur["yaml"].(string)
+		if !strings.Contains(yaml, "aliases:") {
+			yaml += "aliases: {}\n"
+		}
+		yaml = strings.Replace(yaml, "aliases: {}", "aliases:", 1)
+		yaml = strings.Replace(yaml, "aliases:", "aliases:\n  "+alias+": gpt", 1)
+		if st, v, _ := send(t, "PUT", g.URL+"/admin/config", adminKey, map[string]any{"yaml": yaml, "version": cur["version"]}); st != 200 {
+			t.Fatalf("PUT %s: %d %v", alias, st, v)
+		}
+	}
+	_, cur, _ := send(t, "GET", g.URL+"/admin/config", adminKey, nil)
+	running := int(cur["version"].(float64))
+	first := running - 1
+	shot.do("reopen the configuration", chromedp.Click(css("#nav-overview")), chromedp.WaitVisible(css("#kpis")),
+		chromedp.Click(css("#nav-config")), chromedp.WaitVisible(css("#config-history")))
+	shot.waitText("#config-history tbody", "running")
+	shot.do("show the first change's diff", chromedp.Click(css(fmt.Sprintf("#config-history tbody tr:nth-child(2) button"))), chromedp.WaitVisible(css("#config-diff pre")))
+	if d := text(t, ctx, "#config-diff pre"); !strings.Contains(d, "+  first-alias: gpt") || strings.Contains(d, adminKey) {
+		t.Errorf("diff of version %d: %s", first, d)
+	}
+	shot.take("12b-config-diff")
+	shot.do("close the diff", chromedp.Click(css("#config-diff-submit")), chromedp.WaitNotPresent(css("#config-diff")))
+	shot.do("roll back to it", chromedp.Click(css(fmt.Sprintf("#rollback-%d", first))), chromedp.WaitVisible(css("#config-rollback-submit")),
+		chromedp.Click(css("#config-rollback-submit")))
+	shot.waitText("#config-history tbody", "rollback")
+	shot.take("12c-config-rolled-back")
+	if _, now, _ := send(t, "GET", g.URL+"/admin/config", adminKey, nil); now["version"] != float64(running+1) || now["source"] != "rollback" ||
+		strings.Contains(now["yaml"].(string), "second-alias") || !strings.Contains(now["yaml"].(string), "first-alias") {
+		t.Errorf("after the rollback: %v", now)
 	}
 
 	// A team and a user in it, through the forms.

@@ -24,8 +24,8 @@ export class APIError extends Error {
 
 // call sends a request to the gateway (paths are absolute: /admin/…) and
 // returns the decoded JSON answer, or throws APIError.
-export async function call(method, path, body, key = session.key) {
-  const headers = { Accept: "application/json" };
+export async function call(method, path, body, key = session.key, extra = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (key) headers.Authorization = "Bearer " + key;
   const init = { method, headers, cache: "no-store", credentials: "omit" };
   if (body !== undefined) {

@@ -1,7 +1,9 @@
-// Providers and targets (GET /health?deep=1) and the running
-// configuration (GET /admin/config, secrets masked by the gateway).
+// Providers and targets (GET /health?deep=1), and the running
+// configuration (GET /admin/config, secrets masked by the gateway) with
+// its history, each version's diff and a rollback.
 import { h, replace, table, when, badge, ms } from "./dom.js";
 import { call, get, APIError } from "./api.js";
+import { openDialog, confirmDialog, notice, safe } from "./ui.js";
 
 export async function providersPage(main, alive) {
   const health = await call("GET", "/health?deep=1", undefined, "");
@@ -46,11 +48,40 @@ export async function configPage(main, alive) {
       h("div", { class: "notice info" }, "This gateway does not serve its configuration (GET /admin/config answered 404): it needs a newer tidegate."));
     return;
   }
+  const history = cfg.version ? (await get("/admin/config/history?limit=20")).data : [];
   if (!alive()) return;
   const meta = Object.entries(cfg).filter(([k, v]) => k !== "yaml" && (typeof v !== "object" || v === null));
+  const showDiff = (v) => openDialog({
+    title: "Version " + v.version, id: "config-diff", submit: "Close", cancel: false,
+    body: [h("p", { class: "muted" }, `${v.source} by ${v.author}, ${when(v.created_at)}. Changes from the version before it, secrets masked:`),
+      h("pre", { class: "yaml" }, h("code", {}, v.diff || "(no change)"))],
+  });
+  // The rollback names the running version (If-Match), so it is refused
+  // if someone changed the configuration since this page was loaded.
+  const rollback = safe(async (v) => {
+    if (!(await confirmDialog("Roll back to version " + v.version + "?",
+      `Its configuration becomes the newest version and every replica serves it within a second. Version ${cfg.version} stays in the history.`,
+      "Roll back", "config-rollback"))) return;
+    const out = await call("POST", "/admin/config/rollback/" + v.version, undefined, undefined, { "If-Match": `"${cfg.version}"` });
+    notice(`Rolled back: version ${out.version} is version ${v.version}'s configuration.`);
+    if (alive()) await configPage(main, alive);
+  });
   replace(main,
     h("div", { class: "page-head" }, h("h1", {}, "Configuration")),
-    h("p", { class: "muted" }, "The running configuration, read-only. Secrets (API keys, passwords, tokens) are masked by the gateway before they leave it."),
+    h("p", { class: "muted" }, "The running configuration. Secrets (API keys, passwords, tokens) are masked by the gateway before they leave it."),
     meta.length ? h("dl", { class: "detail inline" }, meta.flatMap(([k, v]) => [h("dt", {}, k.replaceAll("_", " ")), h("dd", {}, String(v))])) : null,
-    h("pre", { class: "yaml", id: "config-yaml" }, h("code", {}, cfg.yaml || "")));
+    h("pre", { class: "yaml", id: "config-yaml" }, h("code", {}, cfg.yaml || "")),
+    cfg.version ? [
+      h("h2", {}, "History"),
+      table([
+        { title: "Version", class: "num", cell: (v) => String(v.version) },
+        { title: "Source", cell: (v) => v.source },
+        { title: "Author", cell: (v) => v.author },
+        { title: "When", cell: (v) => when(v.created_at) },
+        { title: "", cell: (v) => h("span", { class: "tools" },
+          h("button", { class: "secondary small", onclick: () => showDiff(v) }, "Diff"),
+          v.version === cfg.version ? badge("running", "ok")
+            : h("button", { class: "secondary small", id: "rollback-" + v.version, onclick: () => rollback(v) }, "Roll back")) },
+      ], history, { id: "config-history" }),
+    ] : null);
 }
